@@ -53,8 +53,51 @@ class DisplaySettings:
 
 
 @dataclass
+class RemoteNode:
+    """A remote DICOM application entity (a PACS) that we query and retrieve from."""
+
+    name: str = ""
+    ae_title: str = ""
+    host: str = ""
+    port: int = 104
+    # "C-MOVE" sends the images to our Storage SCP on a second association; "C-GET" returns
+    # them on the query association, so no firewall opening or AE registration is needed.
+    retrieve_method: str = "C-MOVE"
+    tls: bool = False
+    # PEM files; empty means the system trust store (CA) and no client certificate.
+    tls_ca_file: str = ""
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+
+
+@dataclass
+class LocalAE:
+    """Our own application entity: the calling AE title and the Storage SCP that receives."""
+
+    ae_title: str = "MAMMOWS"
+    # 0 disables the Storage SCP (C-GET still works).
+    port: int = 11112
+    bind_address: str = "0.0.0.0"
+    # Calling AE titles the Storage SCP accepts; empty accepts any.
+    allowed_calling_ae_titles: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PacsSettings:
+    """Remote nodes, the local AE and the local cache of retrieved studies."""
+
+    nodes: list[RemoteNode] = field(default_factory=list, metadata={"item_type": RemoteNode})
+    local: LocalAE = field(default_factory=LocalAE)
+    # Size quota of the local cache in MB; least recently used studies are evicted above it.
+    cache_quota_mb: int = 20000
+    # Seconds to wait for a peer to connect or answer a message.
+    network_timeout_s: float = 30.0
+
+
+@dataclass
 class Settings:
     display: DisplaySettings = field(default_factory=DisplaySettings)
+    pacs: PacsSettings = field(default_factory=PacsSettings)
 
     @classmethod
     def load(cls, path: Path | None = None) -> Settings:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 
-class Laterality(str, Enum):
+class Laterality(StrEnum):
     """Image Laterality (0020,0062) enumerated values, PS3.3 C.8.11.7."""
 
     RIGHT = "R"
@@ -21,7 +21,7 @@ class Laterality(str, Enum):
     UNPAIRED = "U"
 
 
-class PresentationIntent(str, Enum):
+class PresentationIntent(StrEnum):
     """Presentation Intent Type (0008,0068), PS3.3 C.8.11.7."""
 
     FOR_PRESENTATION = "FOR PRESENTATION"
