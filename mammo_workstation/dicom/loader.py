@@ -77,7 +77,10 @@ def read_instance(path: Path) -> Instance:
     except (OSError, ValueError, EOFError, KeyError, TypeError, IndexError) as error:
         raise InstanceError(f"unreadable DICOM header ({error}); the file may be truncated") from None
     if "SOPInstanceUID" not in ds:
-        raise InstanceError("no SOP Instance UID (0008,0018); not a composite instance")
+        raise InstanceError(
+            "no SOP Instance UID (0008,0018) in the data set; the file is truncated "
+            "or not a composite instance"
+        )
     return instance_from_dataset(ds, path, has_pixel_data=bool(pixel_tags_seen))
 
 
@@ -87,9 +90,14 @@ def instance_from_dataset(ds: Dataset, path: Path, *, has_pixel_data: bool) -> I
     transfer_syntax = str(getattr(meta, "TransferSyntaxUID", "") or "1.2.840.10008.1.2")
     sop_class = str(ds.get("SOPClassUID", "") or getattr(meta, "MediaStorageSOPClassUID", ""))
     study_uid = str(ds.get("StudyInstanceUID", "") or "unknown-study")
+    sop_instance_uid = str(ds.get("SOPInstanceUID", "") or "").strip() or _meta_uid(ds)
+    if not sop_instance_uid:
+        # Some converters leave the UID empty; the file path then identifies the instance.
+        sop_instance_uid = f"file:{path.resolve()}"
+        logger.warning("%s has an empty SOP Instance UID; identified by its path", path.name)
     return Instance(
         path=path,
-        sop_instance_uid=str(ds.SOPInstanceUID),
+        sop_instance_uid=sop_instance_uid,
         sop_class_uid=sop_class,
         series_instance_uid=str(ds.get("SeriesInstanceUID", "") or f"{study_uid}.unknown-series"),
         study_instance_uid=study_uid,
@@ -112,6 +120,11 @@ def instance_from_dataset(ds: Dataset, path: Path, *, has_pixel_data: bool) -> I
         presentation_intent=_presentation_intent(ds),
         windows=window_presets(ds),
     )
+
+
+def _meta_uid(ds: Dataset) -> str:
+    meta = getattr(ds, "file_meta", None)
+    return str(getattr(meta, "MediaStorageSOPInstanceUID", "") or "").strip()
 
 
 def laterality_of(ds: Dataset) -> Laterality | None:

@@ -1,0 +1,5 @@
+import sys
+
+from mammo_workstation.cli import main
+
+sys.exit(main())

@@ -1,0 +1,162 @@
+"""The main window: menus, the reading view, the status bar and the load-problem list."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QListWidget,
+    QMainWindow,
+    QMessageBox,
+    QWidget,
+)
+
+from mammo_workstation import __version__
+from mammo_workstation.dicom.model import LoadProblem, Study, StudyCollection
+from mammo_workstation.gui.loading import BackgroundLoader
+from mammo_workstation.gui.reading_view import ReadingView
+from mammo_workstation.hanging.layout import choose_layout, place
+
+logger = logging.getLogger(__name__)
+
+ATTRIBUTION = (
+    "The demo exam contains modified images from CBIS-DDSM: Sawyer-Lee R, Gimenez F, Hoogi A, "
+    "Rubin D. Curated Breast Imaging Subset of Digital Database for Screening Mammography "
+    "(CBIS-DDSM). The Cancer Imaging Archive, 2016. doi:10.7937/K9/TCIA.2016.7O02S9CY. "
+    "Licensed under CC BY 3.0 (creativecommons.org/licenses/by/3.0/). The images were "
+    "re-encoded and given new headers; they are test data, not clinical images."
+)
+
+
+class MainWindow(QMainWindow):
+    """Opens studies and shows the newest one in the reading view."""
+
+    study_shown = Signal()
+
+    def __init__(self, use_gpu: bool, renderer_note: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Mammo Workstation")
+        self.loader = BackgroundLoader(self)
+        self.reading_view = ReadingView(self.loader, use_gpu, self)
+        self.setCentralWidget(self.reading_view)
+        self.collection = StudyCollection()
+        self.current_study: Study | None = None
+        self._scan_token = 0
+        self._problems = QListWidget()
+        self._problems_dock = QDockWidget("Files that could not be opened", self)
+        self._problems_dock.setWidget(self._problems)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self._problems_dock)
+        self._problems_dock.hide()
+        self.loader.scanned.connect(self._on_scanned)
+        self.reading_view.image_failed.connect(self._on_image_failed)
+        self._build_menus()
+        self.statusBar().showMessage(renderer_note)
+        self.renderer_note = renderer_note
+
+    # -- menus ----------------------------------------------------------------------------
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._add_action(file_menu, "&Open Files or DICOMDIR…", self._open_files_dialog, QKeySequence.StandardKey.Open)
+        self._add_action(file_menu, "Open &Folder…", self._open_folder_dialog, "Ctrl+Shift+O")
+        file_menu.addSeparator()
+        self._add_action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        view_menu = self.menuBar().addMenu("&View")
+        view = self.reading_view
+        self._add_action(view_menu, "&Fit", view.fit_all, "F")
+        self._add_action(view_menu, "&1:1 (one image pixel per screen pixel)", view.one_to_one_all, "O")
+        self._add_action(view_menu, "&Reset window and zoom", view.reset_all, "R")
+        self._add_action(view_menu, "&Invert", view.invert_all, "I")
+        presets = view_menu.addMenu("Window &presets")
+        for number in range(1, 10):
+            self._add_action(presets, f"Preset {number}", lambda n=number: view.preset_all(n - 1), str(number))
+        self._add_action(view_menu, "Show &load problems", self._problems_dock.show)
+        try:
+            from mammo_workstation.gui.pacs import install_pacs_menu
+        except ImportError:
+            logger.debug("PACS menu not available")
+        else:
+            install_pacs_menu(self, self.open_paths)
+        help_menu = self.menuBar().addMenu("&Help")
+        self._add_action(help_menu, "&Keyboard and mouse", self._show_help)
+        self._add_action(help_menu, "&About", self._show_about)
+
+    def _add_action(self, menu: object, text: str, slot: object, shortcut: object = None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))  # type: ignore[arg-type]
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.triggered.connect(slot)
+        menu.addAction(action)  # type: ignore[attr-defined]
+        return action
+
+    def _open_files_dialog(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Open DICOM files or a DICOMDIR")
+        if files:
+            self.open_paths([Path(f) for f in files])
+
+    def _open_folder_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of DICOM files")
+        if folder:
+            self.open_paths([Path(folder)])
+
+    def _show_help(self) -> None:
+        QMessageBox.information(self, "Keyboard and mouse", (
+            "Left-drag: pan\nRight-drag: window (left/right) and level (up/down)\n"
+            "Wheel: zoom around the cursor\nF: fit   O: 1:1   R: reset   I: invert\n"
+            "1-9: window presets from the image, the last one is the automatic window"
+        ))
+
+    def _show_about(self) -> None:
+        QMessageBox.about(self, "About Mammo Workstation",
+                          f"Mammo Workstation {__version__}\n\nRenderer: {self.renderer_note}\n\n{ATTRIBUTION}")
+
+    # -- opening --------------------------------------------------------------------------
+
+    def open_paths(self, paths: Sequence[Path]) -> None:
+        """Scan ``paths`` in the background, then show the newest study found."""
+        self._scan_token += 1
+        self.statusBar().showMessage(f"Reading {len(paths)} path(s)…")
+        self.loader.scan(self._scan_token, list(paths))
+
+    def _on_scanned(self, token: object, collection: StudyCollection) -> None:
+        if token != self._scan_token:
+            return
+        self.collection = collection
+        self._show_problems(collection.problems)
+        studies = [s for s in collection.studies if any(i.has_pixel_data for i in s.instances)]
+        if not studies:
+            self.statusBar().showMessage("No displayable images found")
+            return
+        self.show_study(studies[0])
+
+    def show_study(self, study: Study) -> None:
+        self.current_study = study
+        patient = self.collection.patient_of(study)
+        layout = choose_layout(study)
+        placements = place(layout, study.instances)
+        self.reading_view.show_layout(layout, placements, patient, {study.study_instance_uid: "Current"})
+        count = sum(1 for p in placements if p.instance is not None)
+        self.statusBar().showMessage(f"{layout.name}: {count} of {len(placements)} viewports filled")
+        self.study_shown.emit()
+
+    def _show_problems(self, problems: list[LoadProblem]) -> None:
+        self._problems.clear()
+        for problem in problems:
+            self._problems.addItem(f"{problem.path}: {problem.reason}")
+        self._problems_dock.setVisible(bool(problems))
+
+    def _on_image_failed(self, message: str) -> None:
+        self._problems.addItem(message)
+        self._problems_dock.show()
+
+    def closeEvent(self, event: object) -> None:
+        self.reading_view.release_gpu()
+        self.loader.shutdown()
+        super().closeEvent(event)  # type: ignore[arg-type]

@@ -1,0 +1,378 @@
+"""Image viewports: the GPU one (QOpenGLWidget) and the numpy fallback, with one behaviour.
+
+Mouse: left-drag pans, right-drag changes window/level (horizontal: width, vertical: centre),
+the wheel zooms around the cursor. Keys are handled by the reading view, which applies them to
+every viewport.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QTransform,
+    QWheelEvent,
+)
+from PySide6.QtOpenGLWidgets import QOpenGLWidget
+from PySide6.QtWidgets import QWidget
+
+from mammo_workstation.hanging.layout import Justify, ViewportSpec
+from mammo_workstation.pipeline import reference
+from mammo_workstation.pipeline.geometry import DisplayTransform
+from mammo_workstation.pipeline.grayscale import DisplayPipeline, Window
+from mammo_workstation.pipeline.image import DisplayImage
+from mammo_workstation.render.camera import (
+    Camera,
+    displayed_size,
+    fit_camera,
+    image_to_screen,
+    placed_camera,
+    screen_to_image,
+)
+
+logger = logging.getLogger(__name__)
+
+_WHEEL_STEP = 1.15  # zoom factor per wheel notch
+_OVERLAY_COLOR = QColor(235, 235, 160)
+
+
+class ViewportTool(Protocol):
+    """A tool drawn over the image and fed mouse events (distance, magnifier, ...)."""
+
+    def paint(self, painter: QPainter, viewport: Any) -> None: ...
+
+
+class ViewportBehaviour:
+    """State and interaction shared by the GPU and software viewports.
+
+    Subclasses are QWidgets; they call :meth:`_init_behaviour` and implement drawing.
+    """
+
+    display_image: DisplayImage | None
+    pipeline: DisplayPipeline | None
+    transform: DisplayTransform
+    camera: Camera
+
+    def _init_behaviour(self, spec: ViewportSpec | None) -> None:
+        self.spec = spec
+        self.display_image = None
+        self.pipeline = None
+        self.transform = DisplayTransform()
+        self.camera = Camera()
+        self.fitted = True
+        self.empty_text = f"{spec.label}: not in this study" if spec else ""
+        self.overlay_lines: dict[str, list[str]] = {}
+        self.tools: list[Any] = []
+        self._drag_start: QPointF | None = None
+        self._drag_button = Qt.MouseButton.NoButton
+        self._drag_camera = Camera()
+        self._drag_window: Window | None = None
+        widget: QWidget = self  # type: ignore[assignment]
+        widget.setMouseTracking(True)
+        widget.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        widget.setMinimumSize(64, 64)
+
+    # -- content --------------------------------------------------------------------------
+
+    def set_image(self, image: DisplayImage, transform: DisplayTransform) -> None:
+        self.display_image = image
+        self.pipeline = image.pipeline
+        self.transform = transform
+        self.fitted = True
+        self._fit()
+        self._image_changed()
+        self.update()  # type: ignore[attr-defined]
+
+    def clear_image(self, text: str) -> None:
+        self.display_image = None
+        self.pipeline = None
+        self.empty_text = text
+        self._image_changed()
+        self.update()  # type: ignore[attr-defined]
+
+    def set_pipeline(self, pipeline: DisplayPipeline) -> None:
+        self.pipeline = pipeline
+        self.update()  # type: ignore[attr-defined]
+        self.pipeline_changed.emit()  # type: ignore[attr-defined]
+
+    def _image_changed(self) -> None:
+        """Hook for subclasses: the image (not just its pipeline) changed."""
+
+    # -- geometry -------------------------------------------------------------------------
+
+    def displayed_image_size(self) -> tuple[int, int]:
+        if self.display_image is None:
+            return (0, 0)
+        return displayed_size(self.transform, *self.display_image.size)
+
+    def viewport_size(self) -> tuple[int, int]:
+        widget: QWidget = self  # type: ignore[assignment]
+        return widget.width(), widget.height()
+
+    def image_to_screen(self) -> np.ndarray:
+        size = self.display_image.size if self.display_image else (1, 1)
+        return image_to_screen(self.transform, size, self.camera)
+
+    def screen_to_image(self, x: float, y: float) -> tuple[float, float]:
+        return screen_to_image(self.image_to_screen(), x, y)
+
+    def set_camera(self, camera: Camera) -> None:
+        self.camera = camera
+        self.fitted = False
+        self.update()  # type: ignore[attr-defined]
+
+    def _justify(self) -> Justify:
+        return self.spec.justify if self.spec else Justify.CENTER
+
+    def _fit(self) -> None:
+        self.camera = fit_camera(self.displayed_image_size(), self.viewport_size(), self._justify())
+
+    def fit(self) -> None:
+        self.fitted = True
+        self._fit()
+        self.update()  # type: ignore[attr-defined]
+
+    def one_to_one(self) -> None:
+        """One image pixel per screen pixel, justified like the fit."""
+        widget: QWidget = self  # type: ignore[assignment]
+        scale = 1.0 / widget.devicePixelRatioF()
+        self.set_camera(placed_camera(scale, self.displayed_image_size(), self.viewport_size(),
+                                      self._justify()))
+
+    def reset(self) -> None:
+        if self.display_image is not None:
+            self.pipeline = self.display_image.pipeline
+        self.fit()
+
+    def toggle_invert(self) -> None:
+        if self.pipeline is not None:
+            self.set_pipeline(self.pipeline.toggled_invert())
+
+    def apply_preset(self, index: int) -> bool:
+        """Apply window preset ``index`` (0-based) of the image, keeping the user's inversion."""
+        if self.display_image is None or self.pipeline is None:
+            return False
+        presets = self.display_image.presets
+        if not 0 <= index < len(presets):
+            return False
+        preset = presets[index]
+        if self.pipeline.invert != self.display_image.pipeline.invert:
+            preset = preset.toggled_invert()
+        self.set_pipeline(preset)
+        return True
+
+    # -- mouse ----------------------------------------------------------------------------
+
+    def _tools_consume(self, method: str, event: Any) -> bool:
+        return any(getattr(tool, method, None) and getattr(tool, method)(event, self)
+                   for tool in reversed(self.tools))
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if self._tools_consume("mouse_press", event):
+            return
+        self._drag_start = event.position()
+        self._drag_button = event.button()
+        self._drag_camera = self.camera
+        self._drag_window = self._current_window()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._tools_consume("mouse_move", event) or self._drag_start is None:
+            return
+        delta = event.position() - self._drag_start
+        if self._drag_button == Qt.MouseButton.LeftButton:
+            self.set_camera(self._drag_camera.panned(delta.x(), delta.y()))
+        elif self._drag_button == Qt.MouseButton.RightButton and self._drag_window is not None:
+            self.set_pipeline(self._window_dragged(self._drag_window, delta.x(), delta.y()))
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._tools_consume("mouse_release", event):
+            return
+        self._drag_start = None
+        self._drag_button = Qt.MouseButton.NoButton
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        steps = event.angleDelta().y() / 120.0
+        if steps == 0 or self.display_image is None:
+            return
+        position = event.position()
+        self.set_camera(self.camera.zoomed(_WHEEL_STEP**steps, position.x(), position.y()))
+
+    def _current_window(self) -> Window | None:
+        """The window a drag starts from; on a VOI LUT, the LUT's equivalent linear window."""
+        if self.pipeline is None:
+            return None
+        if self.pipeline.window is not None:
+            return self.pipeline.window
+        low, high = self.pipeline.modality_range()
+        return Window((low + high) / 2.0, max(high - low, 1.0))
+
+    def _window_dragged(self, start: Window, dx: float, dy: float) -> DisplayPipeline:
+        """Drag right widens, drag down raises the centre; one screen width spans the range."""
+        assert self.pipeline is not None
+        low, high = self.pipeline.modality_range()
+        span = max(high - low, 1.0)
+        width, _ = self.viewport_size()
+        sensitivity = span / max(width, 1)
+        new_width = max(1.0, start.width + dx * sensitivity)
+        new_center = start.center + dy * sensitivity
+        return self.pipeline.with_window(Window(new_center, new_width, start.function, "USER"))
+
+    # -- overlays -------------------------------------------------------------------------
+
+    def paint_overlays(self, painter: QPainter) -> None:
+        width, height = self.viewport_size()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if self.display_image is None:
+            painter.setPen(QColor(160, 160, 160))
+            painter.setFont(QFont("Sans", 12))
+            painter.drawText(QRectF(0, 0, width, height), Qt.AlignmentFlag.AlignCenter, self.empty_text)
+            return
+        for tool in self.tools:
+            tool.paint(painter, self)
+        self._paint_corner_text(painter, width, height)
+
+    def _paint_corner_text(self, painter: QPainter, width: int, height: int) -> None:
+        # Identification text goes on the side away from the chest wall, over background.
+        outer_left = self._justify() != Justify.LEFT
+        horizontal = Qt.AlignmentFlag.AlignLeft if outer_left else Qt.AlignmentFlag.AlignRight
+        margin = 8
+        area = QRectF(margin, margin, width - 2 * margin, height - 2 * margin)
+        painter.setPen(_OVERLAY_COLOR)
+        title = QFont("Sans", 14, QFont.Weight.Bold)
+        painter.setFont(title)
+        lines = self.overlay_lines
+        painter.drawText(area, horizontal | Qt.AlignmentFlag.AlignTop, "\n".join(lines.get("title", [])))
+        painter.setFont(QFont("Sans", 9))
+        top = area.adjusted(0, 26, 0, 0)
+        painter.drawText(top, horizontal | Qt.AlignmentFlag.AlignTop, "\n".join(lines.get("patient", [])))
+        bottom_lines = [*lines.get("study", []), self.window_text()]
+        painter.drawText(area, horizontal | Qt.AlignmentFlag.AlignBottom, "\n".join(bottom_lines))
+
+    def window_text(self) -> str:
+        pipeline = self.pipeline
+        if pipeline is None:
+            return ""
+        prefix = "INVERTED  " if self.display_image and pipeline.invert != self.display_image.pipeline.invert else ""
+        if pipeline.window is not None:
+            w = pipeline.window
+            name = f" {w.explanation}" if w.explanation else ""
+            return f"{prefix}W {w.width:.0f} C {w.center:.0f}{name} {w.function.value}"
+        if pipeline.voi_lut is not None:
+            return f"{prefix}VOI LUT {pipeline.voi_lut.explanation}".rstrip()
+        return prefix + "full range"
+
+
+class GLViewport(ViewportBehaviour, QOpenGLWidget):
+    """Viewport drawn by the GPU renderer."""
+
+    pipeline_changed = Signal()
+
+    def __init__(self, spec: ViewportSpec | None = None, parent: QWidget | None = None) -> None:
+        QOpenGLWidget.__init__(self, parent)
+        self._init_behaviour(spec)
+        from mammo_workstation.render.gl_renderer import GLImageRenderer
+
+        self._renderer = GLImageRenderer()
+        self._upload_pending = False
+        self.renderer_error: str | None = None
+
+    def _image_changed(self) -> None:
+        self._upload_pending = True
+
+    def initializeGL(self) -> None:
+        from mammo_workstation.render.gl_renderer import RendererError
+
+        self.context().aboutToBeDestroyed.connect(self.release_gl)
+        try:
+            self._renderer.initialize()
+        except RendererError as error:
+            self.renderer_error = str(error)
+            logger.error("GPU viewport unavailable: %s", error)
+
+    def release_gl(self) -> None:
+        """Free the textures while the context still exists (Qt warns otherwise)."""
+        if self.context() is None or not self.context().isValid():
+            return
+        self.makeCurrent()
+        self._renderer.release_image()
+        self.doneCurrent()
+
+    def resizeGL(self, width: int, height: int) -> None:
+        if self.fitted:
+            self._fit()
+
+    def paintGL(self) -> None:
+        functions = self.context().functions()
+        functions.glClearColor(0.0, 0.0, 0.0, 1.0)
+        functions.glClear(0x4000)
+        if self._upload_pending:
+            self._upload_pending = False
+            if self.display_image is None:
+                self._renderer.release_image()
+            else:
+                self._renderer.set_image(self.display_image.pixels, self.display_image.frame.signed)
+        if self.display_image is not None and self.pipeline is not None:
+            ratio = self.devicePixelRatioF()
+            scale = np.diag([ratio, ratio, 1.0])
+            size = (int(self.width() * ratio), int(self.height() * ratio))
+            self._renderer.draw(self.pipeline, scale @ self.image_to_screen(), size, 1.0)
+        painter = QPainter(self)
+        self.paint_overlays(painter)
+        painter.end()
+
+
+class SoftwareViewport(ViewportBehaviour, QWidget):
+    """Viewport drawn from the numpy reference: the fallback when OpenGL is unavailable."""
+
+    pipeline_changed = Signal()
+
+    def __init__(self, spec: ViewportSpec | None = None, parent: QWidget | None = None) -> None:
+        QWidget.__init__(self, parent)
+        self._init_behaviour(spec)
+        self._cache: tuple[DisplayPipeline, QImage] | None = None
+        self.setAutoFillBackground(False)
+
+    def resizeEvent(self, event: Any) -> None:
+        if self.fitted:
+            self._fit()
+        super().resizeEvent(event)
+
+    def _rendered(self) -> QImage:
+        assert self.display_image is not None and self.pipeline is not None
+        if self._cache is not None and self._cache[0] == self.pipeline:
+            return self._cache[1]
+        frame = self.display_image.frame
+        if frame.is_color:
+            data = np.ascontiguousarray(frame.pixels)
+            if self.pipeline.invert:
+                data = 255 - data
+            image = QImage(data.data, data.shape[1], data.shape[0], data.strides[0],
+                           QImage.Format.Format_RGB888).copy()
+        else:
+            data = np.ascontiguousarray(reference.render_uint8(self.pipeline, frame.pixels))
+            image = QImage(data.data, data.shape[1], data.shape[0], data.strides[0],
+                           QImage.Format.Format_Grayscale8).copy()
+        self._cache = (self.pipeline, image)
+        return image
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(0, 0, 0))
+        if self.display_image is not None and self.pipeline is not None:
+            m = self.image_to_screen()
+            painter.save()
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, m[0, 0] ** 2 + m[0, 1] ** 2 < 1)
+            painter.setTransform(QTransform(m[0, 0], m[1, 0], m[0, 1], m[1, 1], m[0, 2], m[1, 2]))
+            painter.drawImage(QPointF(0, 0), self._rendered())
+            painter.restore()
+        self.paint_overlays(painter)
+        painter.end()
