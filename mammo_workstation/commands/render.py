@@ -105,7 +105,8 @@ def _render_gpu(image: DisplayImage) -> np.ndarray:
 
 
 def _write_png(pixels: np.ndarray, out: Path) -> None:
-    from PySide6.QtGui import QImage
+    from PySide6.QtCore import QByteArray
+    from PySide6.QtGui import QImage, QImageWriter
 
     data = np.ascontiguousarray(pixels)
     height, width = data.shape[:2]
@@ -117,5 +118,6 @@ def _write_png(pixels: np.ndarray, out: Path) -> None:
         qformat = QImage.Format.Format_Grayscale8
     image = QImage(data.data, width, height, data.strides[0], qformat)
     out.parent.mkdir(parents=True, exist_ok=True)
-    if not image.save(str(out), b"PNG"):
-        raise OSError(f"cannot write {out}")
+    writer = QImageWriter(str(out), QByteArray(b"PNG"))
+    if not writer.write(image):
+        raise OSError(f"cannot write {out}: {writer.errorString()}")

@@ -11,16 +11,11 @@ import numpy as np
 
 from mammo_workstation.pipeline.grayscale import (
     DisplayPipeline,
-    LookupTable,
     VOIFunction,
     Window,
+    lut_equivalent_window,
 )
-
-
-def apply_lut(lut: LookupTable, values: np.ndarray) -> np.ndarray:
-    """PS3.3 C.11.1.1: index = value - first mapped, clamped to the table's ends."""
-    index = np.clip(np.asarray(values, dtype=np.int64) - lut.first_mapped, 0, len(lut.data) - 1)
-    return lut.data[index].astype(np.float64)
+from mammo_workstation.pipeline.lut import apply_lut
 
 
 def apply_modality(pipeline: DisplayPipeline, stored: np.ndarray) -> np.ndarray:
@@ -47,10 +42,17 @@ def apply_window(window: Window, x: np.ndarray) -> np.ndarray:
 
 
 def apply_voi(pipeline: DisplayPipeline, x: np.ndarray) -> np.ndarray:
+    """The one VOI transform of ``pipeline`` (PS3.3 C.11.2.1), output in [0, 1]."""
     if pipeline.window is not None:
         return apply_window(pipeline.window, x)
     if pipeline.voi_lut is not None:
-        return apply_lut(pipeline.voi_lut, x) / pipeline.voi_lut.output_max
+        lut = pipeline.voi_lut
+        if pipeline.voi_lut_window is not None:
+            # A user's window/level on a VOI LUT moves and stretches the LUT's input axis.
+            lut_center, lut_width = lut_equivalent_window(lut)
+            center, width = pipeline.voi_lut_window
+            x = lut_center + (x - center) * (lut_width / width)
+        return apply_lut(lut, x) / lut.output_max
     low, high = pipeline.modality_range()
     return np.clip((x - low) / max(high - low, 1.0), 0.0, 1.0)
 

@@ -28,6 +28,9 @@ uniform sampler2D u_voi_lut;
 uniform float u_voi_lut_first;
 uniform float u_voi_lut_length;
 uniform float u_voi_lut_max;
+uniform int u_voi_lut_adjusted;   // 1: a user's window/level on the VOI LUT
+uniform vec2 u_voi_lut_window;    // the LUT's equivalent window (centre, width)
+uniform vec2 u_user_window;       // the user's window (centre, width)
 
 uniform int u_invert;             // MONOCHROME1, Presentation LUT Shape INVERSE, user toggle
 
@@ -50,7 +53,10 @@ float voi(float x) {
         if (x > c + w / 2.0) return 1.0;
         return (x - c) / w + 0.5;
     }
-    if (u_voi_mode == 3) {                       // VOI LUT Sequence
+    if (u_voi_mode == 3) {                       // VOI LUT Sequence, PS3.3 C.11.2.1.1
+        if (u_voi_lut_adjusted == 1) {           // move and stretch the LUT's input axis
+            x = u_voi_lut_window.x + (x - u_user_window.x) * (u_voi_lut_window.y / u_user_window.y);
+        }
         return lut_lookup(u_voi_lut, x, u_voi_lut_first, u_voi_lut_length) / u_voi_lut_max;
     }
     if (u_voi_mode == 4) {                       // no VOI: the whole modality range

@@ -24,7 +24,8 @@ from PySide6.QtOpenGL import (
     QOpenGLVertexArrayObject,
 )
 
-from mammo_workstation.pipeline.grayscale import DisplayPipeline, LookupTable, VOIFunction
+from mammo_workstation.pipeline.grayscale import DisplayPipeline, VOIFunction, lut_equivalent_window
+from mammo_workstation.pipeline.lut import LookupTable
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +108,8 @@ class GLImageRenderer:
         texture.setSize(width, height)
         texture.setMipLevels(texture.maximumMipLevels())
         texture.allocateStorage(source_format, source_type)
-        texture.setData(0, source_format, source_type, data, options)
+        # A numpy array is passed as the buffer; the stubs only know the pointer form.
+        texture.setData(0, source_format, source_type, data, options)  # type: ignore[call-overload]
         texture.generateMipMaps()
         texture.setWrapMode(QOpenGLTexture.WrapMode.ClampToEdge)
         self._texture = texture
@@ -139,10 +141,10 @@ class GLImageRenderer:
         program.bind()
         self._choose_filter(image_to_screen, device_pixel_ratio)
         self._texture.bind(0)
-        program.setUniformValue1i("u_image", 0)
-        program.setUniformValue("u_image_to_clip", _clip_matrix(image_to_screen, width, height))
-        program.setUniformValue("u_image_size", float(self._image_size[0]), float(self._image_size[1]))
-        program.setUniformValue1i("u_color", int(self._color))
+        program.setUniformValue1i(program.uniformLocation("u_image"), 0)
+        program.setUniformValue(program.uniformLocation("u_image_to_clip"), _clip_matrix(image_to_screen, width, height))
+        program.setUniformValue(program.uniformLocation("u_image_size"), float(self._image_size[0]), float(self._image_size[1]))
+        program.setUniformValue1i(program.uniformLocation("u_color"), int(self._color))
         self._set_pipeline_uniforms(program, functions, pipeline)
         self._vao.bind()
         functions.glDrawArrays(GL_TRIANGLE_STRIP, 0, 4)
@@ -175,41 +177,47 @@ class GLImageRenderer:
     def _set_pipeline_uniforms(
         self, program: QOpenGLShaderProgram, functions: QOpenGLFunctions, pipeline: DisplayPipeline
     ) -> None:
-        program.setUniformValue1f("u_offset", float(self._offset))
-        program.setUniformValue1f("u_slope", float(pipeline.rescale_slope))
-        program.setUniformValue1f("u_intercept", float(pipeline.rescale_intercept))
-        program.setUniformValue1i("u_invert", int(pipeline.invert))
+        program.setUniformValue1f(program.uniformLocation("u_offset"), float(self._offset))
+        program.setUniformValue1f(program.uniformLocation("u_slope"), float(pipeline.rescale_slope))
+        program.setUniformValue1f(program.uniformLocation("u_intercept"), float(pipeline.rescale_intercept))
+        program.setUniformValue1i(program.uniformLocation("u_invert"), int(pipeline.invert))
         padding = pipeline.padding
-        program.setUniformValue1i("u_has_padding", int(padding is not None))
+        program.setUniformValue1i(program.uniformLocation("u_has_padding"), int(padding is not None))
         if padding is not None:
-            program.setUniformValue("u_padding", float(padding[0]), float(padding[1]))
+            program.setUniformValue(program.uniformLocation("u_padding"), float(padding[0]), float(padding[1]))
         self._bind_lut(program, "modality", pipeline.modality_lut, 1)
         if pipeline.window is not None:
             mode = _VOI_MODES[pipeline.window.function]
-            program.setUniformValue1f("u_center", float(pipeline.window.center))
-            program.setUniformValue1f("u_width", float(pipeline.window.width))
+            program.setUniformValue1f(program.uniformLocation("u_center"), float(pipeline.window.center))
+            program.setUniformValue1f(program.uniformLocation("u_width"), float(pipeline.window.width))
         elif pipeline.voi_lut is not None:
             mode = _VOI_LUT
         else:
             mode = _VOI_RANGE
             low, high = pipeline.modality_range()
-            program.setUniformValue1f("u_center", float(low))
-            program.setUniformValue1f("u_width", float(max(high - low, 1.0)))
-        program.setUniformValue1i("u_voi_mode", mode)
+            program.setUniformValue1f(program.uniformLocation("u_center"), float(low))
+            program.setUniformValue1f(program.uniformLocation("u_width"), float(max(high - low, 1.0)))
+        program.setUniformValue1i(program.uniformLocation("u_voi_mode"), mode)
         self._bind_lut(program, "voi", pipeline.voi_lut if mode == _VOI_LUT else None, 2)
+        adjusted = mode == _VOI_LUT and pipeline.voi_lut_window is not None
+        program.setUniformValue1i(program.uniformLocation("u_voi_lut_adjusted"), int(adjusted))
+        if adjusted:
+            assert pipeline.voi_lut is not None and pipeline.voi_lut_window is not None
+            program.setUniformValue(program.uniformLocation("u_voi_lut_window"), *_pair(lut_equivalent_window(pipeline.voi_lut)))
+            program.setUniformValue(program.uniformLocation("u_user_window"), *_pair(pipeline.voi_lut_window))
 
     def _bind_lut(
         self, program: QOpenGLShaderProgram, stage: str, lut: LookupTable | None, unit: int
     ) -> None:
-        program.setUniformValue1i(f"u_has_{stage}_lut", int(lut is not None))
-        program.setUniformValue1i(f"u_{stage}_lut", unit)
+        program.setUniformValue1i(program.uniformLocation(f"u_has_{stage}_lut"), int(lut is not None))
+        program.setUniformValue1i(program.uniformLocation(f"u_{stage}_lut"), unit)
         if lut is None:
             return
         texture = self._lut_texture(stage, lut)
         texture.bind(unit)
-        program.setUniformValue1f(f"u_{stage}_lut_first", float(lut.first_mapped))
-        program.setUniformValue1f(f"u_{stage}_lut_length", float(len(lut.data)))
-        program.setUniformValue1f(f"u_{stage}_lut_max", float(lut.output_max))
+        program.setUniformValue1f(program.uniformLocation(f"u_{stage}_lut_first"), float(lut.first_mapped))
+        program.setUniformValue1f(program.uniformLocation(f"u_{stage}_lut_length"), float(len(lut.data)))
+        program.setUniformValue1f(program.uniformLocation(f"u_{stage}_lut_max"), float(lut.output_max))
 
     def _lut_texture(self, stage: str, lut: LookupTable) -> QOpenGLTexture:
         """The LUT as a 256-wide R32F texture, uploaded again only when the LUT changes."""
@@ -228,11 +236,16 @@ class GLImageRenderer:
         texture.setSize(_LUT_ROW, rows)
         texture.setMipLevels(1)
         texture.allocateStorage(QOpenGLTexture.PixelFormat.Red, QOpenGLTexture.PixelType.Float32)
-        texture.setData(QOpenGLTexture.PixelFormat.Red, QOpenGLTexture.PixelType.Float32, padded)
+        texture.setData(QOpenGLTexture.PixelFormat.Red, QOpenGLTexture.PixelType.Float32,
+                        padded)  # type: ignore[call-overload]  # numpy buffer, see set_image
         texture.setMinMagFilters(QOpenGLTexture.Filter.Nearest, QOpenGLTexture.Filter.Nearest)
         setattr(self, attribute, texture)
         self._lut_sources[stage] = lut
         return texture
+
+
+def _pair(values: tuple[float, float]) -> tuple[float, float]:
+    return float(values[0]), float(values[1])
 
 
 def _as_uint16(pixels: np.ndarray, signed: bool) -> tuple[np.ndarray, float]:
