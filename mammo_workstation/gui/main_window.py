@@ -21,7 +21,6 @@ from mammo_workstation import __version__
 from mammo_workstation.dicom.model import LoadProblem, Study, StudyCollection
 from mammo_workstation.gui.loading import BackgroundLoader
 from mammo_workstation.gui.reading_view import ReadingView
-from mammo_workstation.hanging.layout import choose_layout, place
 
 logger = logging.getLogger(__name__)
 
@@ -137,13 +136,10 @@ class MainWindow(QMainWindow):
         self.show_study(studies[0])
 
     def show_study(self, study: Study) -> None:
+        """Hang ``study`` (with its priors from the same collection) in the reading view."""
         self.current_study = study
-        patient = self.collection.patient_of(study)
-        layout = choose_layout(study)
-        placements = place(layout, study.instances)
-        self.reading_view.show_layout(layout, placements, patient, {study.study_instance_uid: "Current"})
-        count = sum(1 for p in placements if p.instance is not None)
-        self.statusBar().showMessage(f"{layout.name}: {count} of {len(placements)} viewports filled")
+        summary = self.reading_view.show_study(self.collection, study)
+        self.statusBar().showMessage(summary)
         self.study_shown.emit()
 
     def _show_problems(self, problems: list[LoadProblem]) -> None:

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGridLayout, QWidget
 
-from mammo_workstation.dicom.model import Instance, Patient, Study
+from mammo_workstation.dicom.model import Instance, Patient, Study, StudyCollection
 from mammo_workstation.gui.loading import BackgroundLoader
 from mammo_workstation.gui.viewport import GLViewport, SoftwareViewport, ViewportBehaviour
-from mammo_workstation.hanging.layout import Layout, Placement
+from mammo_workstation.hanging.layout import Layout, Placement, choose_layout, place
 from mammo_workstation.pipeline.image import DisplayImage
 
 logger = logging.getLogger(__name__)
@@ -44,6 +44,15 @@ class ReadingView(QWidget):
         self._pending = 0
         loader.image_loaded.connect(self._on_image_loaded)
         loader.image_failed.connect(self._on_image_failed)
+
+    def show_study(self, collection: StudyCollection, study: Study) -> str:
+        """Hang ``study`` and return a one-line summary for the status bar."""
+        patient = collection.patient_of(study)
+        layout = choose_layout(study)
+        placements = place(layout, study.instances)
+        self.show_layout(layout, placements, patient, {study.study_instance_uid: "Current"})
+        count = sum(1 for p in placements if p.instance is not None)
+        return f"{layout.name}: {count} of {len(placements)} viewports filled"
 
     def show_layout(self, layout: Layout, placements: list[Placement], patient: Patient | None,
                     study_labels: dict[str, str] | None = None) -> None:
