@@ -62,7 +62,8 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        self._add_action(file_menu, "&Open Files or DICOMDIR…", self._open_files_dialog, QKeySequence.StandardKey.Open)
+        open_key = QKeySequence.StandardKey.Open
+        self._add_action(file_menu, "&Open Files or DICOMDIR…", self._open_files_dialog, open_key)
         self._add_action(file_menu, "Open &Folder…", self._open_folder_dialog, "Ctrl+Shift+O")
         file_menu.addSeparator()
         self._add_action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
@@ -74,7 +75,8 @@ class MainWindow(QMainWindow):
         self._add_action(view_menu, "&Invert", view.invert_all, "I")
         presets = view_menu.addMenu("Window &presets")
         for number in range(1, 10):
-            self._add_action(presets, f"Preset {number}", lambda n=number: view.preset_all(n - 1), str(number))
+            apply = lambda n=number: view.preset_all(n - 1)  # noqa: E731
+            self._add_action(presets, f"Preset {number}", apply, str(number))
         self._add_action(view_menu, "Show &load problems", self._problems_dock.show)
         try:
             from mammo_workstation.gui.pacs import install_pacs_menu
@@ -113,8 +115,8 @@ class MainWindow(QMainWindow):
         ))
 
     def _show_about(self) -> None:
-        QMessageBox.about(self, "About Mammo Workstation",
-                          f"Mammo Workstation {__version__}\n\nRenderer: {self.renderer_note}\n\n{ATTRIBUTION}")
+        text = f"Mammo Workstation {__version__}\n\nRenderer: {self.renderer_note}\n\n{ATTRIBUTION}"
+        QMessageBox.about(self, "About Mammo Workstation", text)
 
     # -- opening --------------------------------------------------------------------------
 

@@ -146,7 +146,9 @@ class ReadingView(QWidget):
             viewport.apply_preset(index)
 
 
-def _overlay_lines(instance: Instance, patient: Patient | None, study_labels: dict[str, str]) -> dict[str, list[str]]:
+def _overlay_lines(
+    instance: Instance, patient: Patient | None, study_labels: dict[str, str]
+) -> dict[str, list[str]]:
     name = (patient.patient_name if patient else instance.patient_name).replace("^", " ").strip()
     date = instance.study_date.isoformat() if instance.study_date else "no study date"
     study_label = study_labels.get(instance.study_instance_uid, "")

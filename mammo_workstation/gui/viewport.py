@@ -261,7 +261,8 @@ class ViewportBehaviour:
         pipeline = self.pipeline
         if pipeline is None:
             return ""
-        prefix = "INVERTED  " if self.display_image and pipeline.invert != self.display_image.pipeline.invert else ""
+        user_inverted = self.display_image and pipeline.invert != self.display_image.pipeline.invert
+        prefix = "INVERTED  " if user_inverted else ""
         if pipeline.window is not None:
             w = pipeline.window
             name = f" {w.explanation}" if w.explanation else ""

@@ -105,7 +105,7 @@ def test_truncated_pixel_data_is_a_decode_error(tmp_path: Path) -> None:
     source = data_path("exams", "DEMO-0001", "2025-11-12_screening", "RCC.dcm")
     truncated = tmp_path / "RCC_truncated.dcm"
     truncated.write_bytes(source.read_bytes()[: 2_000_000])
-    with pytest.raises(DecodeError, match="RCC_truncated.dcm"):
+    with pytest.raises(DecodeError, match=r"RCC_truncated\.dcm"):
         decode_frame(read_dataset(truncated), name=truncated.name)
 
 

@@ -10,7 +10,7 @@ from mammo_workstation.render.xvfb import ensure_display
 
 
 @pytest.fixture(scope="session")
-def qapp_cls():  # noqa: ANN201 - pytest-qt hook
+def qapp_cls():
     ensure_display()
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         pytest.skip("no X display and no Xvfb; the GUI tests need one")
@@ -23,7 +23,7 @@ def qapp_cls():  # noqa: ANN201 - pytest-qt hook
 
 
 @pytest.fixture
-def main_window(qtbot):  # noqa: ANN001, ANN201 - pytest-qt fixtures are untyped
+def main_window(qtbot):
     from mammo_workstation.gui.app import create_main_window
 
     window = create_main_window()

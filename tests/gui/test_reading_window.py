@@ -15,7 +15,7 @@ from tests.conftest import DEMO_CURRENT
 
 
 @pytest.fixture
-def demo_window(main_window, qtbot):  # noqa: ANN001, ANN201
+def demo_window(main_window, qtbot):
     with qtbot.waitSignal(main_window.reading_view.all_loaded, timeout=120_000):
         main_window.open_paths([DEMO_CURRENT])
     qtbot.waitUntil(lambda: all(v.display_image is not None for v in main_window.reading_view.viewports))
@@ -27,12 +27,12 @@ def _tissue_columns(image: np.ndarray) -> np.ndarray:
     return (image > 40).mean(axis=0) > 0.05
 
 
-def test_uses_gpu_under_xvfb(demo_window) -> None:  # noqa: ANN001
+def test_uses_gpu_under_xvfb(demo_window) -> None:
     assert demo_window.renderer_note.startswith("GPU rendering")
     assert all(isinstance(v, GLViewport) for v in demo_window.reading_view.viewports)
 
 
-def test_labels_match_views(demo_window) -> None:  # noqa: ANN001
+def test_labels_match_views(demo_window) -> None:
     views = demo_window.reading_view.viewports
     assert [v.spec.label for v in views] == ["RCC", "LCC", "RMLO", "LMLO"]
     assert [v.overlay_lines["title"][0] for v in views] == ["RCC", "LCC", "RMLO", "LMLO"]
@@ -40,11 +40,12 @@ def test_labels_match_views(demo_window) -> None:  # noqa: ANN001
         assert viewport.overlay_lines["patient"] == ["DEMO ALPHA", "ID DEMO-0001"]
 
 
-def test_breasts_touch_the_centre_line(demo_window) -> None:  # noqa: ANN001
+def test_breasts_touch_the_centre_line(demo_window) -> None:
     """Right images touch their right edge and left images their left edge: back to back."""
     view = demo_window.reading_view
     for viewport in view.viewports:
-        pixels = qimage_to_array(viewport.grabFramebuffer().convertToFormat(QImage.Format.Format_RGB888))[..., 0]
+        framebuffer = viewport.grabFramebuffer().convertToFormat(QImage.Format.Format_RGB888)
+        pixels = qimage_to_array(framebuffer)[..., 0]
         tissue = _tissue_columns(pixels[40:-40])  # skip the corner text rows
         edge = tissue[-3:] if viewport.spec.label.startswith("R") else tissue[:3]
         assert edge.all(), f"{viewport.spec.label}: no tissue at the chest-wall edge"
@@ -53,7 +54,7 @@ def test_breasts_touch_the_centre_line(demo_window) -> None:  # noqa: ANN001
     assert _tissue_columns(whole[:, centre - 2 : centre + 2]).all()
 
 
-def test_wheel_zooms_around_cursor(demo_window, qtbot) -> None:  # noqa: ANN001
+def test_wheel_zooms_around_cursor(demo_window, qtbot) -> None:
     viewport = demo_window.reading_view.viewports[0]
     anchor = QPointF(200.0, 150.0)
     before = viewport.screen_to_image(anchor.x(), anchor.y())
@@ -66,7 +67,7 @@ def test_wheel_zooms_around_cursor(demo_window, qtbot) -> None:  # noqa: ANN001
     assert viewport.screen_to_image(anchor.x(), anchor.y()) == pytest.approx(before)
 
 
-def test_left_drag_pans_and_right_drag_windows(demo_window, qtbot) -> None:  # noqa: ANN001
+def test_left_drag_pans_and_right_drag_windows(demo_window, qtbot) -> None:
     viewport = demo_window.reading_view.viewports[1]
     camera = viewport.camera
     qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=QPoint(100, 100))
@@ -83,7 +84,7 @@ def test_left_drag_pans_and_right_drag_windows(demo_window, qtbot) -> None:  # n
     assert viewport.pipeline.window.function == window.function
 
 
-def test_keys_fit_one_to_one_invert_and_presets(demo_window, qtbot) -> None:  # noqa: ANN001
+def test_keys_fit_one_to_one_invert_and_presets(demo_window, qtbot) -> None:
     views = demo_window.reading_view.viewports
     qtbot.keyClick(demo_window, Qt.Key.Key_O)
     assert all(v.camera.scale == pytest.approx(1.0) for v in views)
@@ -99,7 +100,7 @@ def test_keys_fit_one_to_one_invert_and_presets(demo_window, qtbot) -> None:  # 
     assert all(v.pipeline == v.display_image.pipeline for v in views)
 
 
-def test_missing_view_leaves_labelled_empty_viewport(main_window, qtbot, tmp_path) -> None:  # noqa: ANN001
+def test_missing_view_leaves_labelled_empty_viewport(main_window, qtbot, tmp_path) -> None:
     for name in ("RCC.dcm", "LCC.dcm", "RMLO.dcm"):
         (tmp_path / name).write_bytes((DEMO_CURRENT / name).read_bytes())
     (tmp_path / "broken.dcm").write_bytes(b"DICM but not really")
