@@ -24,7 +24,7 @@ packages=("${runtime_packages[@]}")
 python=${PYTHON:-}
 if [[ -z "$python" ]]; then
   for candidate in python3.13 python3.12 python3.11 python3; do
-    if command -v "$candidate" >/dev/null && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    if command -v "$candidate" >/dev/null && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
       python=$(command -v "$candidate")
       break
     fi

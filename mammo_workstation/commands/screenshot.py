@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         print("screenshot: no displayable images found in " + ", ".join(map(str, args.paths)), file=sys.stderr)
         return 1
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    if not capture_widget(window).save(str(args.out), "PNG"):  # type: ignore[arg-type]
+    if not capture_widget(window).save(str(args.out), b"PNG"):  # type: ignore[arg-type]
         print(f"screenshot: cannot write {args.out}", file=sys.stderr)
         return 1
     window.close()  # type: ignore[attr-defined]

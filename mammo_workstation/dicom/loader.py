@@ -247,7 +247,7 @@ def _dicomdir_files(path: Path, collection: StudyCollection) -> Iterator[Path]:
     """Files referenced by a DICOMDIR's directory records (PS3.10 Media Storage Directory)."""
     try:
         fileset = pydicom.dcmread(path)
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - any failure here is reported, not raised
         collection.problems.append(LoadProblem(path, f"unreadable DICOMDIR ({error})"))
         return
     for record in fileset.get("DirectoryRecordSequence") or []:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QListWidget,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QWidget,
 )
@@ -88,13 +89,19 @@ class MainWindow(QMainWindow):
         self._add_action(help_menu, "&Keyboard and mouse", self._show_help)
         self._add_action(help_menu, "&About", self._show_about)
 
-    def _add_action(self, menu: object, text: str, slot: object, shortcut: object = None) -> QAction:
+    def _add_action(
+        self,
+        menu: QMenu,
+        text: str,
+        slot: Callable[[], object],
+        shortcut: str | QKeySequence.StandardKey | None = None,
+    ) -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))  # type: ignore[arg-type]
+            action.setShortcut(QKeySequence(shortcut))
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         action.triggered.connect(slot)
-        menu.addAction(action)  # type: ignore[attr-defined]
+        menu.addAction(action)
         return action
 
     def _open_files_dialog(self) -> None:
