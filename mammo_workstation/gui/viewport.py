@@ -340,6 +340,7 @@ class SoftwareViewport(ViewportBehaviour, QWidget):
         QWidget.__init__(self, parent)
         self._init_behaviour(spec)
         self._cache: tuple[DisplayPipeline, QImage] | None = None
+        self._minified_cache: tuple[tuple[DisplayPipeline, float], QImage] | None = None
         self.setAutoFillBackground(False)
 
     def resizeEvent(self, event: Any) -> None:
@@ -365,15 +366,34 @@ class SoftwareViewport(ViewportBehaviour, QWidget):
         self._cache = (self.pipeline, image)
         return image
 
+    def _minified(self, scale: float) -> QImage:
+        """The rendered image shrunk by area averaging, so a minified view does not alias."""
+        image = self._rendered()
+        key = (self.pipeline, round(scale, 4))
+        if self._minified_cache is not None and self._minified_cache[0] == key:
+            return self._minified_cache[1]
+        size = image.size() * scale
+        shrunk = image.scaled(max(size.width(), 1), max(size.height(), 1),
+                              Qt.AspectRatioMode.IgnoreAspectRatio,
+                              Qt.TransformationMode.SmoothTransformation)
+        self._minified_cache = (key, shrunk)
+        return shrunk
+
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(0, 0, 0))
         if self.display_image is not None and self.pipeline is not None:
             m = self.image_to_screen()
+            scale = float(np.sqrt(abs(np.linalg.det(m[:2, :2]))))
+            image = self._rendered()
+            if scale < 1.0:
+                image = self._minified(scale)
+                shrink = image.width() / max(self.display_image.size[0], 1)
+                m = m @ np.diag([1.0 / shrink, 1.0 / shrink, 1.0])
             painter.save()
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, m[0, 0] ** 2 + m[0, 1] ** 2 < 1)
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, scale < 1.0)
             painter.setTransform(QTransform(m[0, 0], m[1, 0], m[0, 1], m[1, 1], m[0, 2], m[1, 2]))
-            painter.drawImage(QPointF(0, 0), self._rendered())
+            painter.drawImage(QPointF(0, 0), image)
             painter.restore()
         self.paint_overlays(painter)
         painter.end()
