@@ -80,7 +80,10 @@ def decode_frame(ds: Dataset, frame: int = 0, *, name: str = "") -> DecodedFrame
         pixels = _decode_with_imagecodecs(ds, frame, syntax, name, warnings)
     if pixels is None:
         pixels = _decode_with_pydicom(ds, frame, name)
-    return _normalise(ds, pixels, syntax, warnings)
+    siz = _codestream_siz(ds, frame, syntax)
+    if siz is not None:
+        _check_jpeg2000_header(ds, siz, warnings, name)
+    return _normalise(ds, pixels, syntax, warnings, siz)
 
 
 def _decode_with_imagecodecs(
@@ -88,16 +91,14 @@ def _decode_with_imagecodecs(
 ) -> np.ndarray | None:
     try:
         data = get_frame(ds.PixelData, frame, number_of_frames=int(ds.get("NumberOfFrames", 1) or 1))
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - any failure here is reported, not raised
         logger.debug("%s: cannot split frames (%s)", name, error)
         return None
     try:
         decoded = _IMAGECODECS_DECODERS[syntax](data)
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - any failure here is reported, not raised
         logger.info("%s: imagecodecs could not decode (%s); trying pydicom", name, error)
         return None
-    if syntax in JPEG2000_SYNTAXES | HTJ2K_SYNTAXES:
-        _check_jpeg2000_header(ds, data, warnings, name)
     return np.asarray(decoded)
 
 
@@ -116,7 +117,13 @@ def _decode_with_pydicom(ds: Dataset, frame: int, name: str) -> np.ndarray:
         raise DecodeError(f"{name}: the pixel data is corrupt or truncated ({error})") from error
 
 
-def _normalise(ds: Dataset, pixels: np.ndarray, syntax: str, warnings: list[str]) -> DecodedFrame:
+def _normalise(
+    ds: Dataset,
+    pixels: np.ndarray,
+    syntax: str,
+    warnings: list[str],
+    codestream_siz: tuple[int, bool] | None = None,
+) -> DecodedFrame:
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
     if pixels.ndim == 3 and pixels.shape[-1] in (3, 4):
         return DecodedFrame(np.ascontiguousarray(pixels[..., :3]).astype(np.uint8, copy=False),
@@ -125,9 +132,14 @@ def _normalise(ds: Dataset, pixels: np.ndarray, syntax: str, warnings: list[str]
         pixels = pixels[..., 0]
     bits_stored = int(ds.get("BitsStored", 8 * pixels.dtype.itemsize) or 8)
     signed = int(ds.get("PixelRepresentation", 0) or 0) == 1
-    if syntax in JPEG2000_SYNTAXES | HTJ2K_SYNTAXES:
-        # PS3.5 8.2.4: the codestream's own signedness and precision win over the header.
-        signed = pixels.dtype.kind == "i"
+    if syntax in JPEG2000_SYNTAXES | HTJ2K_SYNTAXES and codestream_siz is not None:
+        # PS3.5 8.2.4: the codestream's precision wins over Bits Stored. A signed codestream
+        # is decoded as signed whatever the header says. An unsigned codestream under Pixel
+        # Representation 1 holds two's complement values from an encoder that ignored the
+        # sign (a CT's -2000 arrives as 6192 in 13 bits), so the header's sign is kept, as
+        # pydicom and GDCM do.
+        bits_stored, codestream_signed = codestream_siz
+        signed = signed or codestream_signed
     bits_stored = min(bits_stored, 8 * pixels.dtype.itemsize)
     return DecodedFrame(_stored_values(pixels, bits_stored, signed), bits_stored, signed,
                         photometric, warnings)
@@ -151,10 +163,20 @@ def _stored_values(pixels: np.ndarray, bits_stored: int, signed: bool) -> np.nda
     return (unsigned.view(signed_dtype) << shift) >> shift
 
 
-def _check_jpeg2000_header(ds: Dataset, codestream: bytes, warnings: list[str], name: str) -> None:
-    siz = jpeg2000_siz(codestream)
-    if siz is None:
-        return
+def _codestream_siz(ds: Dataset, frame: int, syntax: str) -> tuple[int, bool] | None:
+    if syntax not in JPEG2000_SYNTAXES | HTJ2K_SYNTAXES:
+        return None
+    try:
+        data = get_frame(ds.PixelData, frame, number_of_frames=int(ds.get("NumberOfFrames", 1) or 1))
+    except Exception as error:
+        logger.debug("cannot split frames to read the JPEG 2000 SIZ marker (%s)", error)
+        return None
+    return jpeg2000_siz(data)
+
+
+def _check_jpeg2000_header(
+    ds: Dataset, siz: tuple[int, bool], warnings: list[str], name: str
+) -> None:
     precision, signed = siz
     header_bits = int(ds.get("BitsStored", 0) or 0)
     header_signed = int(ds.get("PixelRepresentation", 0) or 0) == 1
@@ -162,8 +184,8 @@ def _check_jpeg2000_header(ds: Dataset, codestream: bytes, warnings: list[str], 
         message = (
             f"{name}: the JPEG 2000 codestream has {precision}-bit "
             f"{'signed' if signed else 'unsigned'} samples but the header says Bits Stored "
-            f"{header_bits}, Pixel Representation {int(header_signed)}; decoded by the "
-            "codestream as PS3.5 8.2.4 requires"
+            f"{header_bits}, Pixel Representation {int(header_signed)}; decoded with the "
+            f"codestream's precision (PS3.5 8.2.4) as {'signed' if signed or header_signed else 'unsigned'}"
         )
         warnings.append(message)
         logger.warning("%s", message)
@@ -185,7 +207,7 @@ def _jpeg2000(data: bytes) -> Any:
 def _htj2k(data: bytes) -> Any:
     try:
         return imagecodecs.htj2k_decode(data)
-    except Exception:
+    except Exception:  # noqa: BLE001 - OpenJPEG decodes the HT profiles OpenJPH rejects.
         return imagecodecs.jpeg2k_decode(data, numthreads=_DECODER_THREADS)
 
 
