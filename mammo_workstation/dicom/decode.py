@@ -168,7 +168,7 @@ def _codestream_siz(ds: Dataset, frame: int, syntax: str) -> tuple[int, bool] | 
         return None
     try:
         data = get_frame(ds.PixelData, frame, number_of_frames=int(ds.get("NumberOfFrames", 1) or 1))
-    except Exception as error:
+    except (ValueError, TypeError, IndexError) as error:
         logger.debug("cannot split frames to read the JPEG 2000 SIZ marker (%s)", error)
         return None
     return jpeg2000_siz(data)
