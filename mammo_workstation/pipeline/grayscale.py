@@ -166,7 +166,10 @@ def voi_choices(attributes: Dataset, function: VOIFunction | None = None) -> VOI
     """
     if function is None:
         function = VOIFunction.parse(attributes.get("VOILUTFunction"))
-    return VOIChoices(tuple(_windows(attributes, function)), tuple(_voi_luts(attributes)))
+    # PS3.3 C.11.2.1.1: the VOI LUT's input is the Modality LUT output, so its first mapped
+    # value is signed when that output can be negative (a CT's Rescale Intercept -1024).
+    signed_input = base_pipeline(attributes).modality_range()[0] < 0
+    return VOIChoices(tuple(_windows(attributes, function)), tuple(_voi_luts(attributes, signed_input)))
 
 
 def _windows(attributes: Dataset, function: VOIFunction) -> list[Window]:
@@ -188,14 +191,11 @@ def _windows(attributes: Dataset, function: VOIFunction) -> list[Window]:
     return windows
 
 
-def _voi_luts(attributes: Dataset) -> list[LookupTable]:
+def _voi_luts(attributes: Dataset, signed_input: bool) -> list[LookupTable]:
     tables = []
     for number, item in enumerate(attributes.get("VOILUTSequence") or [], start=1):
         try:
-            # The VOI LUT input is the Modality LUT output; its first mapped value is written
-            # as US or SS like the image (PS3.3 C.11.2.1.1).
-            signed = int(attributes.get("PixelRepresentation", 0) or 0) == 1
-            table = lut_from_item(item, signed_input=signed, kind=f"VOI LUT {number}")
+            table = lut_from_item(item, signed_input=signed_input, kind=f"VOI LUT {number}")
         except LUTError as error:
             logger.warning("Ignored %s", error)
             continue
