@@ -95,3 +95,23 @@ def coded_view(ds: Dataset) -> CodedView | None:
     if position in _VIEW_POSITIONS:
         return CodedView(position, modifiers)
     return None
+
+
+# Modifiers that ACR labels write after the view ("RCCID", "LMLORL"); spot compression and
+# magnification are written as words before it so they stand out on screen.
+_LABEL_PREFIXES = (("M", "MAG"), ("S", "SPOT"))
+
+
+def view_label(laterality: str | None, view: CodedView | None) -> str:
+    """ACR MQCM label of a view: ``RCC``, ``LMLO``, ``RML``, ``RCCID``, ``SPOT RCC``, ``MAG LCC``.
+
+    ``laterality`` is Image Laterality (R, L, B or U); only R and L are written. An unknown
+    view gives the laterality alone, or ``?``.
+    """
+    side = (laterality or "").strip().upper()
+    side = side if side in ("R", "L") else ""
+    if view is None:
+        return side or "?"
+    words = [word for code, word in _LABEL_PREFIXES if code in view.modifiers]
+    suffix = "".join(m for m in view.modifiers if m not in dict(_LABEL_PREFIXES))
+    return " ".join([*words, f"{side}{view.view}{suffix}"])
