@@ -1,4 +1,4 @@
-"""``hang``: explain which image each viewport shows, as JSON."""
+"""``hang``: explain which protocol hangs a study and which image each viewport shows."""
 
 from __future__ import annotations
 
@@ -9,37 +9,99 @@ from pathlib import Path
 from typing import Any
 
 from mammo_workstation.dicom.loader import load_paths
-from mammo_workstation.hanging.layout import Placement, choose_layout, place
+from mammo_workstation.dicom.model import Study
+from mammo_workstation.hanging.layout import Placement
+from mammo_workstation.hanging.library import ProtocolLibrary
+from mammo_workstation.hanging.matching import Hanging, choose, describe_rule
+from mammo_workstation.hanging.schema import json_schema
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("hang", help="print how PATH hangs, for protocol authors and scripts")
-    parser.add_argument("paths", nargs="+", type=Path, help="DICOM files, folders or DICOMDIR files")
+    parser = subparsers.add_parser(
+        "hang",
+        help="print how PATH hangs, for protocol authors and scripts",
+        description="Choose a hanging protocol for the newest study under PATH (its priors are taken "
+        "from the same paths) and print, for each stage and viewport, the image shown there.",
+    )
+    parser.add_argument("paths", nargs="*", type=Path, help="DICOM files, folders or DICOMDIR files")
+    parser.add_argument("--protocol", metavar="NAME", help="use the protocol called NAME instead of the best match")
+    parser.add_argument("--study", metavar="UID", help="hang the study with this Study Instance UID "
+                        "instead of the newest one")
     parser.add_argument("--json", action="store_true", help="print JSON (the only format for now)")
+    parser.add_argument("--schema", action="store_true",
+                        help="print the JSON Schema of protocol files and exit")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.schema:
+        print(json.dumps(json_schema(), indent=2))
+        return 0
+    if not args.paths:
+        print("hang: give at least one PATH (or --schema)", file=sys.stderr)
+        return 2
+    library = ProtocolLibrary()
+    for error in library.errors:
+        print(f"hang: skipped {error}", file=sys.stderr)
     collection = load_paths(args.paths)
-    studies = [s for s in collection.studies if any(i.has_pixel_data for i in s.instances)]
-    if not studies:
-        print("hang: no displayable images found", file=sys.stderr)
+    study = _pick_study(collection.studies, args.study)
+    if study is None:
+        where = f"study {args.study}" if args.study else "displayable images"
+        print(f"hang: no {where} found in " + ", ".join(map(str, args.paths)), file=sys.stderr)
         return 1
-    study = studies[0]
-    layout = choose_layout(study)
-    placements = place(layout, study.instances)
-    result = {
-        "protocol": layout.name,
-        "reason": "newest study; mammography images hang 4-up",
-        "stages": [{
-            "name": layout.name,
-            "rows": layout.rows,
-            "columns": layout.columns,
-            "viewports": [_viewport_json(p) for p in placements],
-        }],
-    }
-    print(json.dumps(result, indent=2))
+    hanging = choose(library.protocols, collection, study, args.protocol)
+    if hanging is None:
+        names = ", ".join(sorted(p.name for p in library.protocols))
+        if args.protocol:
+            print(f"hang: no protocol called {args.protocol!r}; available: {names}", file=sys.stderr)
+        else:
+            print(f"hang: no protocol matches this study and no fallback is installed; loaded: {names}",
+                  file=sys.stderr)
+        return 1
+    print(json.dumps(hanging_json(hanging), indent=2))
     return 0
+
+
+def _pick_study(studies: list[Study], uid: str | None) -> Study | None:
+    displayable = [s for s in studies if any(i.has_pixel_data for i in s.instances)]
+    if uid is not None:
+        return next((s for s in displayable if s.study_instance_uid == uid), None)
+    return displayable[0] if displayable else None
+
+
+def hanging_json(hanging: Hanging) -> dict[str, Any]:
+    """The hanging as plain data: protocol, reason, candidates and each stage's viewports."""
+    prior = hanging.prior
+    return {
+        "protocol": hanging.protocol.name,
+        "reason": hanging.reason,
+        "protocol_source": hanging.protocol.source,
+        "current_study_instance_uid": hanging.current.study_instance_uid,
+        "prior_study_instance_uid": prior.study_instance_uid if prior else None,
+        "candidates": [
+            {
+                "protocol": c.protocol.name,
+                "eligible": c.eligible,
+                "score": c.score,
+                "rules": [
+                    {"rule": describe_rule(r.rule), "where": r.rule.where, "required": r.rule.required,
+                     "weight": r.rule.weight, "passed": r.passed, "detail": r.detail}
+                    for r in c.results
+                ],
+            }
+            for c in hanging.candidates
+        ],
+        "stages": [
+            {
+                "name": stage.stage.name,
+                "rows": stage.layout.rows,
+                "columns": stage.layout.columns,
+                "same_size": stage.stage.same_size,
+                "viewports": [_viewport_json(p) for p in stage.placements],
+            }
+            for stage in hanging.stages
+        ],
+    }
 
 
 def _viewport_json(placement: Placement) -> dict[str, Any]:
@@ -48,8 +110,11 @@ def _viewport_json(placement: Placement) -> dict[str, Any]:
         "row": placement.spec.row,
         "column": placement.spec.column,
         "label": placement.spec.label,
+        "study": placement.spec.study,
         "sop_instance_uid": instance.sop_instance_uid if instance else None,
         "study_instance_uid": instance.study_instance_uid if instance else None,
         "flip_horizontal": placement.transform.flip_horizontal,
         "rotation": placement.transform.rotation,
+        "sync_group": placement.spec.sync_group,
+        "slices": len(placement.slices) if placement.spec.stack else None,
     }
