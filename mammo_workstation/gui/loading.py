@@ -1,21 +1,93 @@
-"""Scanning and decoding on worker threads; results reach the GUI thread through signals."""
+"""Scanning and decoding on worker threads; results reach the GUI thread through signals.
+
+Images load progressively. A JPEG 2000 image is first decoded at the coarsest resolution level
+that still has as many pixels as the window can show (libopenjp2's reduce factor, about a
+tenth of the full decode) and delivered as a :class:`ProgressiveImage`; its full-resolution
+decode is queued behind the other images' first decodes and replaces the pixels in place, so a
+viewport keeps its zoom, pan and window. Every full-resolution frame is also written to the
+pixel cache as lossless HTJ2K, so the next open of the same image decodes in tens of ms.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
+from pydicom.dataset import Dataset
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QGuiApplication
 
-from mammo_workstation.dicom.decode import DecodeError
+from mammo_workstation.cache.pixels import PixelCache
+from mammo_workstation.dicom.decode import DecodedFrame, DecodeError, decode_frame, read_dataset
 from mammo_workstation.dicom.loader import load_paths
 from mammo_workstation.dicom.model import Instance
-from mammo_workstation.pipeline.image import load_display_image
+from mammo_workstation.pipeline.image import DisplayImage, display_image_from
 
 logger = logging.getLogger(__name__)
+
+# Used when no window is shown yet and the screen size is unknown: a 5-megapixel portrait
+# mammography display.
+_FALLBACK_PREVIEW_SIZE = (2048, 2560)
+
+
+@dataclass
+class ProgressiveImage(DisplayImage):
+    """A DisplayImage whose ``frame`` holds reduced-resolution pixels until :meth:`refine`.
+
+    ``size`` is always the full-resolution size, so geometry (camera, ``screen_to_image``,
+    overlays) works in full-resolution image pixels from the first paint; ``pixel_scale``
+    maps the pixels held now onto that grid.
+    """
+
+    full_size: tuple[int, int] = (0, 0)  # (columns, rows) at full resolution
+    reduce: int = 0  # resolution levels below full; 0 once refined
+
+    def __post_init__(self) -> None:
+        self._listeners: list[weakref.WeakMethod[Callable[[DisplayImage, DisplayImage], None]]] = []
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.full_size
+
+    @property
+    def is_reduced(self) -> bool:
+        return self.reduce > 0
+
+    @property
+    def pixel_scale(self) -> tuple[float, float]:
+        """Full-resolution pixels per held pixel, horizontally and vertically."""
+        rows, columns = self.frame.pixels.shape[:2]
+        return self.full_size[0] / columns, self.full_size[1] / rows
+
+    def add_listener(self, callback: Callable[[DisplayImage, DisplayImage], None]) -> None:
+        """Call the bound method ``callback(self, previous)`` after refining.
+
+        ``previous`` is a copy of this image as it was before. The method is held by weak
+        reference, so a deleted viewport is not kept alive.
+        """
+        self._listeners.append(weakref.WeakMethod(callback))
+
+    def refine(self, full: DisplayImage) -> None:
+        """Take the pixels, presets and default pipeline of the full-resolution ``full``."""
+        previous = dataclasses.replace(self)
+        self.frame = full.frame
+        self.pipeline = full.pipeline
+        self.presets = full.presets
+        self.window_count = full.window_count
+        self.voi_lut_count = full.voi_lut_count
+        self.attributes = full.attributes
+        self.reduce = 0
+        listeners, self._listeners = self._listeners, []
+        for reference in listeners:
+            callback = reference()
+            if callback is not None:
+                callback(self, previous)
 
 
 class BackgroundLoader(QObject):
@@ -23,23 +95,43 @@ class BackgroundLoader(QObject):
 
     Each request carries a ``token`` chosen by the caller; results come back with it, so a
     result that arrives after the user moved on can be recognised and dropped.
+    ``image_loaded`` fires once per request, possibly with a reduced-resolution
+    :class:`ProgressiveImage`; ``full_resolution_loaded`` fires when that same object has been
+    refined to full resolution (or at once, for an image delivered at full resolution).
     """
 
     scanned = Signal(object, object)  # token, StudyCollection
     image_loaded = Signal(object, object)  # token, DisplayImage
     image_failed = Signal(object, str)  # token, message naming the file and the cause
+    full_resolution_loaded = Signal(object, object)  # token, DisplayImage at full resolution
+    _refined = Signal(object, object, object)  # token, ProgressiveImage, full DisplayImage
 
-    def __init__(self, parent: QObject | None = None, workers: int | None = None) -> None:
+    def __init__(
+        self,
+        parent: QObject | None = None,
+        workers: int | None = None,
+        *,
+        progressive: bool = True,
+        use_pixel_cache: bool = True,
+        pixel_cache: PixelCache | None = None,
+    ) -> None:
         super().__init__(parent)
-        self._executor = ThreadPoolExecutor(
-            max_workers=workers or max(2, os.cpu_count() or 2), thread_name_prefix="decode"
-        )
+        self._workers = workers or max(2, os.cpu_count() or 2)
+        self._executor = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="decode")
+        self.progressive = progressive
+        # None disables the pixel cache; the default is the user's, under cache_dir().
+        self.pixel_cache = (pixel_cache or PixelCache()) if use_pixel_cache else None
+        # (columns, rows) in device pixels that a first paint must at least fill; None means
+        # the largest visible top-level window, else the screen.
+        self.preview_size: tuple[int, int] | None = None
+        self._refined.connect(self._on_refined)
 
     def scan(self, token: object, paths: Sequence[Path]) -> None:
         self._executor.submit(self._scan, token, list(paths))
 
     def load(self, token: object, instance: Instance, frame: int = 0) -> None:
-        self._executor.submit(self._load, token, instance, frame)
+        target = (self.preview_size or _largest_window_size()) if self.progressive else None
+        self._executor.submit(self._load, token, instance, frame, target)
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -47,21 +139,126 @@ class BackgroundLoader(QObject):
     def _scan(self, token: object, paths: list[Path]) -> None:
         try:
             collection = load_paths(paths)
-        except Exception as error:  # noqa: BLE001 - report, never kill the worker silently.
+        except Exception as error:
             logger.exception("Scanning failed")
             from mammo_workstation.dicom.model import LoadProblem, StudyCollection
 
             collection = StudyCollection(problems=[LoadProblem(Path(str(paths[0])), str(error))])
         self.scanned.emit(token, collection)
 
-    def _load(self, token: object, instance: Instance, frame: int) -> None:
+    def _load(self, token: object, instance: Instance, frame: int,
+              target: tuple[int, int] | None) -> None:
+        path = instance.path
         try:
-            image = load_display_image(instance.path, frame)
+            dataset = read_dataset(path)
+            image = self._from_cache(path, dataset, frame)
+            if image is None and target is not None:
+                image = self._preview(path, dataset, frame, target)
+            if isinstance(image, ProgressiveImage):
+                self.image_loaded.emit(token, image)
+                # Queued behind the other requests' first decodes: every viewport paints first.
+                self._submit(self._load_full, token, weakref.ref(image), path, dataset, frame)
+                return
+            if image is None:
+                image = self._decode_full(path, dataset, frame)
         except DecodeError as error:
             self.image_failed.emit(token, str(error))
             return
-        except Exception as error:  # noqa: BLE001 - a decoder bug must not take the app down.
-            logger.exception("Unexpected error decoding %s", instance.path.name)
-            self.image_failed.emit(token, f"{instance.path.name}: unexpected decoding error ({error})")
+        except Exception as error:
+            logger.exception("Unexpected error decoding %s", path.name)
+            self.image_failed.emit(token, f"{path.name}: unexpected decoding error ({error})")
             return
         self.image_loaded.emit(token, image)
+        self.full_resolution_loaded.emit(token, image)
+
+    def _load_full(self, token: object, preview: weakref.ref[ProgressiveImage], path: Path,
+                   dataset: Dataset, frame: int) -> None:
+        if preview() is None:
+            return  # Dropped by the receiver (the user opened something else): skip the work.
+        try:
+            full = self._decode_full(path, dataset, frame)
+        except DecodeError as error:
+            self.image_failed.emit(token, str(error))
+            return
+        except Exception as error:
+            logger.exception("Unexpected error decoding %s", path.name)
+            self.image_failed.emit(token, f"{path.name}: unexpected decoding error ({error})")
+            return
+        image = preview()
+        if image is not None:
+            self._refined.emit(token, image, full)
+
+    def _on_refined(self, token: object, image: ProgressiveImage, full: DisplayImage) -> None:
+        image.refine(full)
+        self.full_resolution_loaded.emit(token, image)
+
+    def _from_cache(self, path: Path, dataset: Dataset, frame: int) -> DisplayImage | None:
+        if self.pixel_cache is None or "SOPInstanceUID" not in dataset:
+            return None
+        shape = (int(dataset.get("Rows", 0) or 0), int(dataset.get("Columns", 0) or 0))
+        decoded = self.pixel_cache.load(str(dataset.SOPInstanceUID), frame, shape)
+        if decoded is None:
+            return None
+        return display_image_from(path, dataset, decoded, frame=frame)
+
+    def _preview(self, path: Path, dataset: Dataset, frame: int,
+                 target: tuple[int, int]) -> ProgressiveImage | None:
+        from mammo_workstation.dicom import fast_decode
+
+        if not fast_decode.can_reduce(dataset):
+            return None
+        full_size = (int(dataset.Columns), int(dataset.Rows))
+        reduce = fast_decode.choose_reduce(full_size, target)
+        if reduce == 0:
+            return None
+        threads = max(1, (os.cpu_count() or 1) // self._workers)
+        try:
+            reduced = fast_decode.decode_reduced(dataset, frame, reduce, threads=threads, name=path.name)
+        except (DecodeError, fast_decode.OpenJPEGUnavailableError) as error:
+            logger.info("No reduced-resolution preview of %s (%s); decoding at full resolution",
+                        path.name, error)
+            return None
+        image = display_image_from(path, dataset, reduced.frame, frame=frame)
+        fields = {f.name: getattr(image, f.name) for f in dataclasses.fields(DisplayImage)}
+        return ProgressiveImage(**fields, full_size=full_size, reduce=reduce)
+
+    def _decode_full(self, path: Path, dataset: Dataset, frame: int) -> DisplayImage:
+        decoded = decode_frame(dataset, frame, name=path.name)
+        image = display_image_from(path, dataset, decoded, frame=frame)
+        if self.pixel_cache is not None and "SOPInstanceUID" in dataset:
+            self._submit(self._store, str(dataset.SOPInstanceUID), frame, decoded)
+        return image
+
+    def _submit(self, function: Callable[..., None], *args: object) -> None:
+        """Queue ``function`` behind the work already queued; after shutdown, drop it."""
+        try:
+            self._executor.submit(function, *args)
+        except RuntimeError:
+            logger.debug("Loader shut down; %s not run", function.__name__)
+
+    def _store(self, sop_instance_uid: str, frame: int, decoded: DecodedFrame) -> None:
+        if self.pixel_cache is None:
+            return
+        try:
+            self.pixel_cache.store(sop_instance_uid, frame, decoded)
+        except (OSError, RuntimeError, ValueError) as error:
+            logger.warning("Cannot write the pixel cache for %s frame %d (%s)",
+                           sop_instance_uid, frame + 1, error)
+
+
+def _largest_window_size() -> tuple[int, int]:
+    """The largest visible top-level window in device pixels, else the primary screen's size."""
+    from PySide6.QtWidgets import QApplication
+
+    sizes = [
+        (int(widget.width() * widget.devicePixelRatioF()), int(widget.height() * widget.devicePixelRatioF()))
+        for widget in QApplication.topLevelWidgets()
+        if widget.isVisible() and widget.isWindow()
+    ]
+    if sizes:
+        return max(sizes, key=lambda size: size[0] * size[1])
+    screen = QGuiApplication.primaryScreen()
+    if screen is None:
+        return _FALLBACK_PREVIEW_SIZE
+    geometry = screen.size() * screen.devicePixelRatio()
+    return geometry.width(), geometry.height()

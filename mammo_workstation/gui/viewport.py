@@ -25,6 +25,7 @@ from PySide6.QtGui import (
 from PySide6.QtOpenGLWidgets import QOpenGLWidget
 from PySide6.QtWidgets import QWidget
 
+from mammo_workstation.gui.loading import ProgressiveImage
 from mammo_workstation.hanging.layout import Justify, ViewportSpec
 from mammo_workstation.pipeline import reference
 from mammo_workstation.pipeline.geometry import DisplayTransform
@@ -84,13 +85,35 @@ class ViewportBehaviour:
     # -- content --------------------------------------------------------------------------
 
     def set_image(self, image: DisplayImage, transform: DisplayTransform) -> None:
+        """Show ``image``; a reduced-resolution ProgressiveImage is replaced when refined."""
         self.display_image = image
         self.pipeline = image.pipeline
         self.transform = transform
         self.fitted = True
         self._fit()
         self._image_changed()
+        if isinstance(image, ProgressiveImage) and image.is_reduced:
+            image.add_listener(self._on_refined)
         self.update()  # type: ignore[attr-defined]
+
+    def _on_refined(self, image: DisplayImage, previous: DisplayImage) -> None:
+        """Full resolution replaced the pixels: keep the camera and any window the user set."""
+        if image is not self.display_image:
+            return
+        if self.pipeline == previous.pipeline:
+            self.pipeline = self.display_image.pipeline
+        self._image_changed()
+        self.update()  # type: ignore[attr-defined]
+        if self.pipeline != previous.pipeline:
+            self.pipeline_changed.emit()  # type: ignore[attr-defined]
+
+    def pixel_matrix(self) -> np.ndarray:
+        """3x3 matrix from the held pixels to full-resolution image pixels (identity when full)."""
+        image = self.display_image
+        if isinstance(image, ProgressiveImage):
+            scale_x, scale_y = image.pixel_scale
+            return np.diag([scale_x, scale_y, 1.0])
+        return np.identity(3)
 
     def clear_image(self, text: str) -> None:
         self.display_image = None
@@ -325,7 +348,8 @@ class GLViewport(ViewportBehaviour, QOpenGLWidget):
             ratio = self.devicePixelRatioF()
             scale = np.diag([ratio, ratio, 1.0])
             size = (int(self.width() * ratio), int(self.height() * ratio))
-            self._renderer.draw(self.pipeline, scale @ self.image_to_screen(), size, 1.0)
+            pixels_to_screen = scale @ self.image_to_screen() @ self.pixel_matrix()
+            self._renderer.draw(self.pipeline, pixels_to_screen, size, 1.0)
         painter = QPainter(self)
         self.paint_overlays(painter)
         painter.end()
@@ -342,6 +366,10 @@ class SoftwareViewport(ViewportBehaviour, QWidget):
         self._cache: tuple[DisplayPipeline, QImage] | None = None
         self._minified_cache: tuple[tuple[DisplayPipeline, float], QImage] | None = None
         self.setAutoFillBackground(False)
+
+    def _image_changed(self) -> None:
+        self._cache = None
+        self._minified_cache = None
 
     def resizeEvent(self, event: Any) -> None:
         if self.fitted:
@@ -369,6 +397,7 @@ class SoftwareViewport(ViewportBehaviour, QWidget):
     def _minified(self, scale: float) -> QImage:
         """The rendered image shrunk by area averaging, so a minified view does not alias."""
         image = self._rendered()
+        assert self.pipeline is not None
         key = (self.pipeline, round(scale, 4))
         if self._minified_cache is not None and self._minified_cache[0] == key:
             return self._minified_cache[1]
@@ -383,12 +412,12 @@ class SoftwareViewport(ViewportBehaviour, QWidget):
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(0, 0, 0))
         if self.display_image is not None and self.pipeline is not None:
-            m = self.image_to_screen()
+            m = self.image_to_screen() @ self.pixel_matrix()
             scale = float(np.sqrt(abs(np.linalg.det(m[:2, :2]))))
             image = self._rendered()
             if scale < 1.0:
                 image = self._minified(scale)
-                shrink = image.width() / max(self.display_image.size[0], 1)
+                shrink = image.width() / max(self.display_image.pixels.shape[1], 1)
                 m = m @ np.diag([1.0 / shrink, 1.0 / shrink, 1.0])
             painter.save()
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, scale < 1.0)
