@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from PySide6.QtGui import QImage, QOffscreenSurface, QOpenGLContext, QSurfaceFormat
 from PySide6.QtOpenGL import QOpenGLFramebufferObject, QOpenGLFramebufferObjectFormat
@@ -46,21 +48,32 @@ class OffscreenGL:
         size: tuple[int, int],
     ) -> np.ndarray:
         """Draw into a ``size`` framebuffer; return its RGB pixels as rows x columns x 3 uint8."""
+        return self.render_pipelines(pixels, signed, [pipeline], image_to_screen, size)[0]
+
+    def render_pipelines(
+        self, pixels: np.ndarray, signed: bool, pipelines: Sequence[DisplayPipeline],
+        image_to_screen: np.ndarray, size: tuple[int, int],
+    ) -> list[np.ndarray]:
+        """Upload the image once and draw it with each pipeline, as the viewer does on a drag."""
         self.context.makeCurrent(self.surface)
-        fbo_format = QOpenGLFramebufferObjectFormat()
-        fbo = QOpenGLFramebufferObject(size[0], size[1], fbo_format)
-        fbo.bind()
+        fbo = QOpenGLFramebufferObject(size[0], size[1], QOpenGLFramebufferObjectFormat())
         functions = self.context.functions()
-        functions.glViewport(0, 0, size[0], size[1])
-        functions.glClearColor(0.0, 0.0, 0.0, 1.0)
-        functions.glClear(GL_COLOR_BUFFER_BIT)
         self.renderer.set_image(pixels, signed)
-        self.renderer.draw(pipeline, image_to_screen, size)
-        functions.glFinish()
-        image = fbo.toImage().convertToFormat(QImage.Format.Format_RGB888)
-        fbo.release()
-        self.renderer.release_image()
-        return qimage_to_array(image)
+        results = []
+        try:
+            for pipeline in pipelines:
+                fbo.bind()
+                functions.glViewport(0, 0, size[0], size[1])
+                functions.glClearColor(0.0, 0.0, 0.0, 1.0)
+                functions.glClear(GL_COLOR_BUFFER_BIT)
+                self.renderer.draw(pipeline, image_to_screen, size)
+                functions.glFinish()
+                image = fbo.toImage().convertToFormat(QImage.Format.Format_RGB888)
+                fbo.release()
+                results.append(qimage_to_array(image))
+        finally:
+            self.renderer.release_image()
+        return results
 
 
 def qimage_to_array(image: QImage) -> np.ndarray:
