@@ -202,3 +202,43 @@ def test_jpeg2000_sign_mismatch_decodes_like_pydicom() -> None:
         decoded = decode_frame(dataset)
         assert decoded.warnings, f"{relative}: the header mismatch must be reported"
         np.testing.assert_array_equal(decoded.pixels, dataset.pixel_array, err_msg=relative)
+
+
+CLI_CASES = [
+    ((), ("+Wi", "1")),
+    (("--window", "2"), ("+Wi", "2")),
+    (("--voi-lut", "3"), ("+Wl", "3")),
+    (("--window", "1", "--function", "linear"), ("+Wi", "1", "+Wfl")),
+    (("--voi-lut", "1", "--invert"), ("+Wl", "1", "+P")),
+]
+
+
+@pytest.mark.parametrize(("options", "flags"), CLI_CASES, ids=[" ".join(c[0]) or "default" for c in CLI_CASES])
+def test_render_command_matches_dcmj2pnm(options: tuple[str, ...], flags: tuple[str, ...],
+                                         dcmtk_folder: Path) -> None:
+    """``mammo-workstation render`` itself, on the real GE mammogram (Pixel Padding 0 to 30)."""
+    from PySide6.QtGui import QImage
+
+    from mammo_workstation.cli import main
+
+    path = data_path(GH133)
+    out = dcmtk_folder / "cli.png"
+    assert main(["render", str(path), "--out", str(out), "--software", *options]) == 0
+    png = QImage(str(out)).convertToFormat(QImage.Format.Format_Grayscale8)
+    assert (png.width(), png.height()) == (2394, 3062)
+    ours = np.frombuffer(png.constBits(), dtype=np.uint8).reshape(png.height(), png.bytesPerLine())
+    ours = ours[:, : png.width()].astype(np.int16)
+    expected = dcmj2pnm(path, flags, dcmtk_folder / "cli.pgm")
+    stored = decode_frame(read_dataset(path)).pixels
+    unpadded = stored > 30
+    assert not ours[~unpadded].any(), "Pixel Padding Value 0..30 must be black"
+    worst = int(np.abs(ours - expected)[unpadded].max())
+    assert worst <= 1, f"render {' '.join(options)}: differs from dcmj2pnm by up to {worst}"
+
+
+def test_render_command_rejects_missing_voi_lut(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mammo_workstation.cli import main
+
+    path = data_path(f"{CURRENT}/RCC.dcm")
+    assert main(["render", str(path), "--out", str(tmp_path / "x.png"), "--software", "--voi-lut", "1"]) == 2
+    assert "VOI LUT 1 requested, the image has 0" in capsys.readouterr().err
