@@ -120,7 +120,7 @@ def pydicom_plugin_modules() -> list[str]:
 
 def pylibjpeg_entry_points() -> list[importlib.metadata.EntryPoint]:
     """List the installed pylibjpeg plugin entry points, every group included."""
-    found = []
+    found: list[importlib.metadata.EntryPoint] = []
     for group in PYLIBJPEG_ENTRY_POINT_GROUPS:
         found.extend(importlib.metadata.entry_points(group=group))
     return found
@@ -151,7 +151,7 @@ def imagecodecs_modules() -> list[str]:
     return sorted(
         f"imagecodecs.{info.name}"
         for info in pkgutil.iter_modules(package.__path__)
-        if info.name.startswith("_")
+        if info.name.startswith("_") and not info.name.startswith("__")
     )
 
 

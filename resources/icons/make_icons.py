@@ -78,7 +78,9 @@ def render_png(svg: bytes, size: int) -> bytes:
     painter.end()
     buffer = QBuffer()
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, "PNG")
+    # PySide6 6.12's stubs declare the format as bytes, but at run time it takes only str.
+    if not image.save(buffer, "PNG"):  # type: ignore[call-overload]
+        raise OSError(f"Qt could not encode the {size} px icon as PNG")
     return bytes(buffer.data().data())
 
 
