@@ -75,7 +75,7 @@ def _index(number: int | None) -> int | None:
 
 
 def render_software(image: DisplayImage, bits: int = 8) -> np.ndarray:
-    """The numpy reference rendering of ``image.pipeline``: uint8, or uint16 with ``bits`` 16."""
+    """Render ``image.pipeline`` with the numpy reference: uint8, or uint16 with ``bits`` 16."""
     if image.frame.is_color:
         return 255 - image.pixels if image.pipeline.invert else image.pixels
     y = reference.render_float(image.pipeline, image.pixels)

@@ -134,7 +134,7 @@ def _normalise(
     signed = int(ds.get("PixelRepresentation", 0) or 0) == 1
     if syntax in JPEG2000_SYNTAXES | HTJ2K_SYNTAXES and codestream_siz is not None:
         # PS3.5 8.2.4: the codestream's precision wins over Bits Stored. A signed codestream
-        # is decoded as signed whatever the header says. An unsigned codestream under Pixel
+        # is decoded as signed whatever the header states. An unsigned codestream under Pixel
         # Representation 1 holds two's complement values from an encoder that ignored the
         # sign (a CT's -2000 arrives as 6192 in 13 bits), so the header's sign is kept, as
         # pydicom and GDCM do.

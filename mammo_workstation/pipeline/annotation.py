@@ -22,7 +22,7 @@ class Side(StrEnum):
 def chest_wall_side(
     orientation: tuple[str, str] | None, transform: DisplayTransform, laterality: str | None
 ) -> Side | None:
-    """The displayed edge along the chest wall, or None when nothing tells.
+    """Find the displayed edge along the chest wall; None when the header gives no hint.
 
     Patient Orientation decides; without it, the usual hanging is assumed: right breasts with
     the chest wall on the right, left breasts on the left (back to back in the middle).
@@ -44,6 +44,6 @@ def chest_wall_side(
 def identification_side(
     orientation: tuple[str, str] | None, transform: DisplayTransform, laterality: str | None
 ) -> Side:
-    """The side for identification text: away from the chest wall, left when unknown."""
+    """Choose the side for identification text: away from the chest wall, left when unknown."""
     wall = chest_wall_side(orientation, transform, laterality)
     return Side.LEFT if wall is None or wall is Side.RIGHT else Side.RIGHT

@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 
 class CalibrationKind(StrEnum):
-    """Which spacing a measurement used; the value is what the distance label shows."""
+    """The spacing a measurement used; the value is the text the distance label shows."""
 
     CALIBRATED = "calibrated"
     MAGNIFICATION_CORRECTED = "magnification corrected"

@@ -2,7 +2,7 @@
 
 Enhanced and tomosynthesis objects put Window Center/Width, VOI LUT Function, Rescale Slope
 and Intercept and Pixel Spacing in functional group macros: the Shared Functional Groups
-Sequence holds what applies to every frame, the Per-Frame Functional Groups Sequence what
+Sequence contains what applies to every frame, the Per-Frame Functional Groups Sequence what
 applies to one frame, and a per-frame macro overrides the shared one.
 """
 
@@ -21,7 +21,7 @@ _GROUPS = {"SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence",
 
 
 def frame_attributes(ds: Dataset, frame: int = 0) -> Dataset:
-    """The top-level attributes of ``ds`` with the functional groups of ``frame`` laid over them.
+    """Return the top-level attributes of ``ds`` with the functional groups of ``frame`` laid over.
 
     ``frame`` is 0-based. For a single-frame object without functional groups this returns
     ``ds`` itself.

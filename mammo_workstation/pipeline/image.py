@@ -110,7 +110,7 @@ def display_image_from(
     """
     attributes = frame_attributes(dataset, frame)
     base = base_pipeline(attributes)
-    # The decoder knows the true sign and depth (a JPEG 2000 codestream may differ from the header).
+    # The decoded frame has the true sign and depth (a JPEG 2000 codestream may differ from the header).
     base = dataclasses.replace(base, signed=decoded.signed, bits_stored=decoded.bits_stored)
     choices = voi_choices(attributes, function)
     presets = [base.with_window(window) for window in choices.windows]

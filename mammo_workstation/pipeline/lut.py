@@ -1,9 +1,9 @@
 """Lookup tables from a Modality LUT Sequence or a VOI LUT Sequence item (PS3.3 C.11.1, C.11.2).
 
 Each item has a LUT Descriptor (number of entries, first stored value mapped, bits per entry)
-and LUT Data. The parser accepts what real files write: LUT Data as US or OW, 8-bit entries
-packed two to a word in OW, a first value of 0 meaning 65536 entries, a first mapped value
-written as US for signed data, and a bit depth wider than the entries actually use.
+and LUT Data. The parser accepts what real files write. LUT Data may be US or OW, with 8-bit
+entries packed two to a word in OW. A first value of 0 means 65536 entries, a first mapped
+value may be written as US for signed data, and the bit depth may be wider than the entries use.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class LookupTable:
 def lut_from_item(item: Dataset, *, signed_input: bool, kind: str) -> LookupTable:
     """Parse one LUT Sequence item; raise :class:`LUTError` naming the defect.
 
-    ``signed_input`` says whether the LUT's input values can be negative (Pixel Representation 1
+    ``signed_input`` tells whether the LUT's input values can be negative (Pixel Representation 1
     for a Modality LUT), which decides how a first mapped value written as US is read
     (PS3.3 C.11.1.1.1: the second value is US or SS like the input).
     ``kind`` ("Modality LUT" or "VOI LUT") goes into messages.
@@ -83,7 +83,7 @@ def _lut_data(item: Dataset, count: int, bits: int, kind: str) -> np.ndarray:
         else:
             data = np.frombuffer(raw[: len(raw) // 2 * 2], dtype="<u2").astype(np.uint16)
     else:
-        entries = raw if isinstance(raw, list | tuple) else list(raw) if hasattr(raw, "__iter__") else [raw]
+        entries = list(raw) if hasattr(raw, "__iter__") else [raw]
         data = np.asarray([int(v) & 0xFFFF for v in entries], dtype=np.uint16)
     if len(data) < count:
         raise LUTError(
@@ -102,7 +102,7 @@ def _lut_data(item: Dataset, count: int, bits: int, kind: str) -> np.ndarray:
 def _used_bits(data: np.ndarray, declared: int, kind: str) -> int:
     """The output bit depth: the declared one, unless the entries use fewer bits.
 
-    A descriptor that says 16 bits for entries that never exceed 4095 would show the image
+    A descriptor that declares 16 bits for entries that never exceed 4095 would show the image
     almost black if taken at its word, so the depth the entries use applies (at least 8), as
     dcmtk does with ``+Mv``.
     """
@@ -113,7 +113,7 @@ def _used_bits(data: np.ndarray, declared: int, kind: str) -> int:
                        kind, declared, used)
         return used
     if used < declared:
-        logger.warning("%s: LUT Descriptor says %d bits but the entries use %d; using %d",
+        logger.warning("%s: LUT Descriptor declares %d bits but the entries use %d; using %d",
                        kind, declared, used, used)
         return used
     return declared

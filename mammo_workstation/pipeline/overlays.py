@@ -37,7 +37,7 @@ class OverlayPlane:
     description: str = ""
 
     def clipped(self, image_rows: int, image_columns: int) -> np.ndarray:
-        """The plane drawn into an image-sized mask; bits outside the image are dropped."""
+        """Draw the plane into an image-sized mask, dropping bits outside the image."""
         mask = np.zeros((image_rows, image_columns), dtype=bool)
         top, left = self.origin
         rows, columns = self.bitmap.shape
@@ -52,7 +52,7 @@ class OverlayPlane:
 
 
 def overlay_planes(ds: Dataset, frame: int = 0) -> list[OverlayPlane]:
-    """Every overlay plane of ``ds`` that applies to image frame ``frame`` (0-based).
+    """Read every overlay plane of ``ds`` that applies to image frame ``frame`` (0-based).
 
     A plane that cannot be read is logged and skipped, so one bad plane hides no other.
     """
@@ -105,7 +105,9 @@ def _bitmap(ds: Dataset, group: int, rows: int, columns: int, index: int) -> np.
         bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8), bitorder="little")
         start = index * count
         if len(bits) < start + count:
-            raise ValueError(f"Overlay Data holds {len(bits)} bits, frame {index + 1} needs {start + count}")
+            raise ValueError(
+            f"Overlay Data is too short: {len(bits)} bits, frame {index + 1} needs {start + count}"
+        )
         return bits[start:start + count].reshape(rows, columns).astype(bool)
     return _embedded_bitmap(ds, group, rows, columns)
 
