@@ -18,6 +18,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("paths", nargs="+", type=Path, help="DICOM files, folders or DICOMDIR files")
     parser.add_argument("--out", type=Path, required=True, help="output PNG file")
     parser.add_argument("--size", default="1600x1000", help="window size in pixels, WIDTHxHEIGHT (default 1600x1000)")
+    parser.add_argument("--stage", type=int, default=1, metavar="N",
+                        help="hanging-protocol stage to show, 1 for the first (default 1)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the images (default 120)")
     parser.set_defaults(handler=run)
 
@@ -53,6 +55,16 @@ def run(args: argparse.Namespace) -> int:
     if window.current_study is None:  # type: ignore[attr-defined]
         print("screenshot: no displayable images found in " + ", ".join(map(str, args.paths)), file=sys.stderr)
         return 1
+    view = window.reading_view  # type: ignore[attr-defined]
+    if args.stage != 1:
+        if not 1 <= args.stage <= view.stage_count:
+            print(f"screenshot: invalid --stage {args.stage}; the protocol has stages 1 to {view.stage_count}",
+                  file=sys.stderr)
+            return 2
+        view.show_stage(args.stage - 1)
+        if not wait_until_shown(app, window, args.timeout):
+            print(f"screenshot: stage {args.stage} was not shown within {args.timeout:.0f} s", file=sys.stderr)
+            return 1
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if not capture_widget(window).save(str(args.out), b"PNG"):  # type: ignore[arg-type]
         print(f"screenshot: cannot write {args.out}", file=sys.stderr)
