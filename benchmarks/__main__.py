@@ -1,0 +1,5 @@
+"""``python -m benchmarks``: every figure against its naive baseline (see benchmarks.suite)."""
+
+from benchmarks.suite import main
+
+raise SystemExit(main())
