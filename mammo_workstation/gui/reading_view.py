@@ -98,6 +98,7 @@ class ReadingView(QWidget):
     image_failed = Signal(str)
     protocol_chosen = Signal(str)  # protocol_summary: "Protocol X chosen: reason"
     stage_changed = Signal(int)  # 0-based stage index
+    status_changed = Signal(str)  # one line for the status bar after each stage change
 
     def __init__(self, loader: BackgroundLoader, use_gpu: bool, parent: QWidget | None = None,
                  library: ProtocolLibrary | None = None) -> None:
@@ -197,9 +198,11 @@ class ReadingView(QWidget):
         self.stage_index = max(0, min(index, self.stage_count - 1))
         stage = self.hanging.stages[self.stage_index]
         self.show_layout(stage.layout, stage.placements, self._patient, self._study_labels)
+        status = self._status(f"{self.hanging.protocol.name}, stage {self.stage_index + 1} of "
+                              f"{self.stage_count} ({stage.stage.name})", stage.placements)
         self.stage_changed.emit(self.stage_index)
-        return self._status(f"{self.hanging.protocol.name}, stage {self.stage_index + 1} of "
-                            f"{self.stage_count} ({stage.stage.name})", stage.placements)
+        self.status_changed.emit(status)
+        return status
 
     def next_stage(self) -> None:
         if self.hanging is not None and self.stage_index + 1 < self.stage_count:
@@ -462,7 +465,8 @@ class ReadingView(QWidget):
     def _on_pipeline_changed(self, index: int) -> None:
         if self._syncing or SyncProperty.WINDOW not in self._sync_properties(index):
             return
-        window = self.viewports[index].pipeline.window if self.viewports[index].pipeline else None
+        source = self.viewports[index].pipeline
+        window = source.window if source is not None else None
         if window is None:
             return
         self._syncing = True

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from mammo_workstation.dicom.model import Instance, Laterality, Study, StudyCollection
+from mammo_workstation.dicom.views import view_label
 from mammo_workstation.hanging.layout import (
     CURRENT,
     PRIOR,
@@ -338,7 +339,9 @@ def _generated_stage(stage: Stage, current: Study, images: list[Instance], shown
 
 
 def _image_viewport(instance: Instance) -> ViewportSpec:
-    label = instance.view_label if instance.view is not None else (instance.series_description or instance.modality)
+    side = instance.laterality.value if instance.laterality is not None else None
+    label = view_label(side, instance.view) if instance.view is not None else (
+        instance.series_description or instance.modality)
     return ViewportSpec(0, 0, label, ImageSelector(None, None, sop_instance_uid=instance.sop_instance_uid),
                         None, mammography_justify(instance.laterality) if instance.modality == "MG" else
                         mammography_justify(None))

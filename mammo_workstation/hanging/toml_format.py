@@ -12,8 +12,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from mammo_workstation.dicom.model import Laterality
-from mammo_workstation.dicom.views import VIEW_CODES, VIEW_MODIFIER_CODES
+from mammo_workstation.dicom.model import CodedView, Laterality
+from mammo_workstation.dicom.views import VIEW_CODES, VIEW_MODIFIER_CODES, view_label
 from mammo_workstation.hanging.layout import (
     CURRENT,
     ImageSelector,
@@ -254,8 +254,7 @@ def _image_parts(
 def _default_label(item: dict[str, Any], side: Laterality | None, view: str | None,
                    modifiers: tuple[str, ...]) -> str:
     if view is not None:
-        label = f"{side.value if side else ''}{view}"
-        return " ".join((label, *modifiers))
+        return view_label(side.value if side else None, CodedView(view, modifiers))
     return item.get("modality") or item.get("series_description") or "image"
 
 
