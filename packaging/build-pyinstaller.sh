@@ -3,9 +3,10 @@
 #   packaging/build-pyinstaller.sh            build (the build venv is reused when unchanged)
 #   packaging/build-pyinstaller.sh --smoke    build, then run the frozen program's screenshot
 #                                             command on the demo exam (needs Xvfb or a display)
-# The build venv is build/venv-pack (PyInstaller plus the dependencies in pyproject.toml; the
-# application's code is read from this checkout). Runs on Linux and macOS; on Windows run the
-# same pip and pyinstaller commands by hand (docs/packaging.md).
+# The build venv is build/venv-pack: PyInstaller plus the dependencies in pyproject.toml, as
+# packaging/pyinstaller/install_build_requirements.py installs them. The application's code is
+# read from this checkout. Runs on Linux and macOS; on Windows run the same steps by hand
+# (docs/packaging.md).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -15,10 +16,6 @@ case "${1:-}" in
   "") ;;
   *) echo "usage: $0 [--smoke]" >&2; exit 2 ;;
 esac
-
-# Tested together; newer releases usually work, but bump both deliberately.
-pyinstaller_pin="pyinstaller==6.22.3"
-hooks_pin="pyinstaller-hooks-contrib==2026.10"
 
 python=${PYTHON:-}
 if [[ -z "$python" ]]; then
@@ -41,19 +38,15 @@ fi
 
 venv="$repo/build/venv-pack"
 stamp="$venv/.installed-from"
-fingerprint="$(cat "$repo/pyproject.toml" "$0" | sha256sum | cut -c1-64)"
+installer="$repo/packaging/pyinstaller/install_build_requirements.py"
+fingerprint="$(cat "$repo/pyproject.toml" "$installer" | sha256sum | cut -c1-64)"
 if [[ ! -x "$venv/bin/python" ]]; then
   "$python" -m venv "$venv"
 fi
 if [[ ! -f "$stamp" ]] || ! grep -qx -- "$fingerprint" "$stamp"; then
   echo "build-pyinstaller: installing PyInstaller and the dependencies into $venv" >&2
   "$venv/bin/python" -m pip install -q --upgrade pip
-  "$venv/bin/python" - "$repo/pyproject.toml" > "$venv/requirements.txt" <<'EOF'
-import sys, tomllib
-with open(sys.argv[1], "rb") as stream:
-    print("\n".join(tomllib.load(stream)["project"]["dependencies"]))
-EOF
-  "$venv/bin/python" -m pip install -q "$pyinstaller_pin" "$hooks_pin" -r "$venv/requirements.txt"
+  "$venv/bin/python" "$installer"
   echo "$fingerprint" > "$stamp"
 fi
 
