@@ -15,7 +15,7 @@ Three kinds of thing are invisible to PyInstaller's import analysis:
   plugins (found through entry points), imagecodecs' codec extensions (``imagecodecs.__getattr__``)
   and the subcommands that ``mammo_workstation.cli`` imports inside functions;
 - distribution metadata: pylibjpeg finds its plugins with ``importlib.metadata.entry_points``,
-  which sees only distributions whose ``.dist-info`` folder is in the bundle.
+  which returns entry points only of distributions whose ``.dist-info`` folder is bundled.
 """
 
 from __future__ import annotations
@@ -91,9 +91,9 @@ def resource_data(repo: Path) -> list[tuple[str, str]]:
 def application_modules(repo: Path) -> list[str]:
     """List every module of the package, found from the source tree without importing it.
 
-    ``mammo_workstation.cli`` imports subcommands and the GUI inside functions, and some of
-    them (the PACS commands) only when present; listing all of them keeps the frozen program's
-    commands the same as the checkout's.
+    ``mammo_workstation.cli`` imports subcommands and the GUI inside functions, and the PACS
+    commands only when their package is present. Listing every module keeps the frozen
+    program's commands the same as the checkout's.
     """
     root = repo / PACKAGE
     modules = []
@@ -144,8 +144,8 @@ def imagecodecs_modules() -> list[str]:
     """List imagecodecs' compiled codec modules (``imagecodecs._jpeg2k`` and the rest).
 
     imagecodecs imports each codec's extension on first use from a module ``__getattr__``,
-    which PyInstaller cannot follow. All of them are taken (about 45 MB with imagecodecs
-    2026.3) because the decoder chosen depends on the transfer syntax of each file opened.
+    which PyInstaller cannot follow. All of them are taken (79 MB with their libraries in
+    imagecodecs 2026.3.6) because the decoder chosen depends on the transfer syntax of each file.
     """
     package = importlib.import_module("imagecodecs")
     return sorted(

@@ -2,11 +2,15 @@
 
     python resources/icons/make_icons.py
 
-Writes, beside this script: ``mammo-workstation.svg`` (the drawing), ``mammo-workstation-N.png``
-for N in 16 … 1024 (briefcase's Linux icon sizes, and the sizes packed below),
-``mammo-workstation.png`` (256 px, for the window icon), ``mammo-workstation.ico`` (Windows:
-PNG entries, which Windows Vista and later read) and ``mammo-workstation.icns`` (macOS: PNG
-entries, readable since macOS 10.7). The drawing is a 2 x 2 screening hanging: CC views above,
+Writes these files beside this script:
+
+- ``mammo-workstation.svg``, the drawing;
+- ``mammo-workstation-N.png`` for N from 16 to 1024: briefcase's Linux sizes and the sizes
+  packed below;
+- ``mammo-workstation.png``, 256 px, for a window icon;
+- ``mammo-workstation.ico`` for Windows, with PNG entries (read by Windows Vista and later);
+- ``mammo-workstation.icns`` for macOS, with PNG entries (read by macOS 10.7 and later).
+ The drawing is a 2 x 2 screening hanging: CC views above,
 MLO views below, right breast on the left, chest walls meeting in the middle.
 
 Needs PySide6 (QtSvg renders the SVG). The outputs are committed, so a build never runs this.
@@ -22,8 +26,8 @@ HERE = Path(__file__).resolve().parent
 NAME = "mammo-workstation"
 PNG_SIZES = (16, 24, 32, 48, 64, 128, 256, 512, 1024)
 ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
-# ICNS element types holding PNG data, by pixel size (Apple's icns format; "ic11"-"ic14" are
-# the @2x variants of 16, 32, 128 and 256 points and carry the same pixels as the plain ones).
+# ICNS element types that contain PNG data, with their pixel sizes. "ic11" to "ic14" are the @2x
+# variants of 16, 32, 128 and 256 points, so they reuse the 32, 64, 256 and 512 px images.
 ICNS_TYPES = (
     (b"icp4", 16), (b"icp5", 32), (b"icp6", 64), (b"ic07", 128), (b"ic08", 256),
     (b"ic09", 512), (b"ic10", 1024), (b"ic11", 32), (b"ic12", 64), (b"ic13", 256), (b"ic14", 512),
