@@ -100,6 +100,8 @@ def _cases() -> list[Case]:
     cases.append(Case("real/decoding/weasis/mono2-CT-16bit.dcm", ("+Wi", "1"), window=1))
     cases.append(Case("real/decoding/weasis/signed-raw-9bit.dcm", ("+Wm",)))
     cases.append(Case("real/decoding/dcm4che/test16signed.dcm", ("+Wm",)))
+    # 12 bits stored in 16 with overlay planes in bits 14 and 15: the high bits must not count.
+    cases.append(Case("real/decoding/weasis/overlay.dcm", ("+Wm", "-O")))  # -O: no overlays
     cases.append(Case("real/decoding/highdicom/dx_image.dcm", ("+Wi", "1"), window=1))
     return cases
 
