@@ -23,8 +23,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser = subparsers.add_parser(
         "render",
         help="render one image at 1:1 to PNG through the display pipeline",
-        description="Render one frame at 1:1, without overlays, after the full grayscale "
-        "pipeline. Uses the GPU path (starting a private Xvfb when no display is set) and "
+        description="Render one frame at 1:1 after the full grayscale pipeline, without "
+        "overlays unless --overlays is given. Uses the GPU path (starting a private Xvfb when no display is set) and "
         "falls back to the numpy reference when no OpenGL context can be made.",
     )
     parser.add_argument("file", type=Path, help="DICOM file")
@@ -39,6 +39,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                         help="VOI LUT Function for the windows instead of the file's own")
     parser.add_argument("--invert", action="store_true",
                         help="invert the displayed image once more, as the viewer's invert key does")
+    parser.add_argument("--overlays", action="store_true",
+                        help="draw the 60xx overlay planes in white over the image, as dcmj2pnm does")
     parser.add_argument("--software", action="store_true",
                         help="use the numpy reference instead of the GPU")
     parser.add_argument("--bits", type=int, choices=(8, 16), default=8,
@@ -66,8 +68,25 @@ def run(args: argparse.Namespace) -> int:
     if args.invert:
         image.pipeline = image.pipeline.toggled_invert()
     pixels = render_software(image, args.bits) if args.software or args.bits == 16 else _render_gpu(image)
+    if args.overlays:
+        pixels = burn_in_overlays(pixels, image)
     _write_png(pixels, args.out)
     return 0
+
+
+def burn_in_overlays(pixels: np.ndarray, image: DisplayImage) -> np.ndarray:
+    """Set the pixels under every overlay plane of the frame to white (PS3.3 C.9.2).
+
+    Parts of a plane outside the image are dropped, since the output is the image itself.
+    """
+    from mammo_workstation.pipeline.overlays import overlay_planes
+
+    result = pixels.copy()
+    white = np.iinfo(result.dtype).max
+    rows, columns = result.shape[:2]
+    for plane in overlay_planes(image.dataset, image.frame_index):
+        result[plane.clipped(rows, columns)] = white
+    return result
 
 
 def _index(number: int | None) -> int | None:

@@ -244,3 +244,20 @@ def test_render_command_rejects_missing_voi_lut(tmp_path: Path, capsys: pytest.C
     path = data_path(f"{CURRENT}/RCC.dcm")
     assert main(["render", str(path), "--out", str(tmp_path / "x.png"), "--software", "--voi-lut", "1"]) == 2
     assert "VOI LUT 1 requested, the image has 0" in capsys.readouterr().err
+
+
+def test_render_command_overlays_match_dcmj2pnm(dcmtk_folder: Path) -> None:
+    """``render --overlays``: all four planes (two in Overlay Data, two in high bits) in white."""
+    from PySide6.QtGui import QImage
+
+    from mammo_workstation.cli import main
+
+    path = data_path("real/decoding/weasis/overlay.dcm")
+    out = dcmtk_folder / "overlays.png"
+    assert main(["render", str(path), "--out", str(out), "--software", "--overlays"]) == 0
+    png = QImage(str(out)).convertToFormat(QImage.Format.Format_Grayscale8)
+    ours = np.frombuffer(png.constBits(), dtype=np.uint8).reshape(png.height(), png.bytesPerLine())
+    ours = ours[:, : png.width()].astype(np.int16)
+    expected = dcmj2pnm(path, ("+Wm",), dcmtk_folder / "overlays.pgm")  # dcmj2pnm shows all overlays
+    worst = int(np.abs(ours - expected).max())
+    assert worst <= 1, f"render --overlays differs from dcmj2pnm by up to {worst}"
