@@ -142,7 +142,8 @@ def test_default_without_voi_is_unpadded_range() -> None:
     # min 100 and max 400 of the unpadded values: w = 400 - 100 + 1, c = 100 + w / 2.
     assert (window.center, window.width) == (100 + 301 / 2, 301.0)
     y = render_float(image.pipeline, stored)
-    assert y[0, 2] == 0.0 and y[1, 1] == 1.0
+    assert y[0, 2] == 0.0
+    assert y[1, 1] == 1.0
     assert image.presets[-1] is image.pipeline
 
 
@@ -327,7 +328,8 @@ def test_window_level_on_voi_lut_keeps_lut() -> None:
     # Moving the centre by 8 shifts the LUT by 8 input values: no jump to white anywhere.
     moved = render_float(pipeline.window_leveled(start.center + 8, start.width), x)
     np.testing.assert_array_equal(moved[8:], render_float(pipeline, x)[:-8])
-    assert moved.max() == 1.0 and (moved < 1.0).sum() > 200
+    assert moved.max() == 1.0
+    assert (moved < 1.0).sum() > 200
     assert pipeline.window_leveled(start.center + 8, start.width).voi_lut is pipeline.voi_lut
 
 

@@ -134,8 +134,8 @@ def test_shader_per_frame_and_voi_lut_from_header(gl: object) -> None:
 
 # -- Every mammogram and LUT file, every preset ----------------------------------------------
 
-# The CBIS-DDSM originals and the other DEMO-0002 views hold the same pixels as the DEMO-0001
-# prior (DEMO-0002 inverted); the files below cover every pipeline path they take.
+# The CBIS-DDSM originals and the other DEMO-0002 views contain the same pixels as the DEMO-0001
+# prior, inverted for DEMO-0002. The files below cover every pipeline path they take.
 FILES = [
     *(f"exams/DEMO-0001/2023-10-30_screening/{v}.dcm" for v in ("RCC", "LCC", "RMLO", "LMLO")),
     *(f"exams/DEMO-0001/2025-11-12_screening/{v}.dcm" for v in ("RCC", "LCC", "RMLO", "LMLO")),

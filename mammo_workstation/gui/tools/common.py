@@ -11,7 +11,7 @@ from mammo_workstation.pipeline.frames import frame_attributes
 
 
 def image_transform(viewport: Any) -> QTransform:
-    """The viewport's image-to-widget matrix as a QTransform for QPainter."""
+    """Convert the viewport's image-to-widget matrix to a QTransform for QPainter."""
     m = viewport.image_to_screen()
     return QTransform(m[0, 0], m[1, 0], m[0, 1], m[1, 1], m[0, 2], m[1, 2])
 
@@ -22,7 +22,7 @@ def to_screen(viewport: Any, x: float, y: float) -> tuple[float, float]:
 
 
 def current_attributes(viewport: Any) -> Any:
-    """The attributes of the shown frame, functional groups included, or None."""
+    """Return the attributes of the shown frame, functional groups included, or None."""
     image = viewport.display_image
     if image is None:
         return None

@@ -13,8 +13,8 @@ FOR_PROCESSING_TEXT = "FOR PROCESSING - not for diagnosis"
 class ForProcessingMarker:
     """Draws a banner at the top centre while the shown image is For Processing.
 
-    A For Processing image is raw detector data with an automatic window; the banner keeps a
-    reader from taking it for the image the modality processed for reading.
+    A For Processing image is raw detector data shown with an automatic window. The banner
+    keeps a reader from taking it for the image the modality processed for reading.
     """
 
     def __init__(self) -> None:
