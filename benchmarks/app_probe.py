@@ -71,10 +71,12 @@ def probe_startup(size: tuple[int, int]) -> None:
 
 
 class PaintTracker:
-    """Records, per viewport, the first frame that was adequate and the first at full resolution.
+    """Records, per viewport, the first adequate frame and the first adequate full-resolution one.
 
-    Adequate means painted with its texture uploaded and held pixels at least as fine as the
-    screen shows them: held pixels per full-resolution pixel >= screen pixels per image pixel.
+    Adequate means painted from a texture at least as fine as the screen shows the image:
+    texture pixels per image pixel (2**-level) >= screen pixels per image pixel. Full
+    resolution means the texture was made from the full-resolution decode: the full image,
+    or its pixels averaged over 2**level blocks as a mipmap level is.
     """
 
     def __init__(self, start: float) -> None:
@@ -104,14 +106,14 @@ class PaintTracker:
         now = time.monotonic()
         self.swaps[index] += 1
         viewport = self.viewports[index]
-        image = viewport.display_image
-        if image is None or getattr(viewport, "_upload_pending", False):
+        level = viewport.texture_level
+        if viewport.display_image is None or level is None:
             return
-        held = image.pixels.shape[1] / max(image.size[0], 1)
         shown = viewport.camera.scale * viewport.devicePixelRatioF()
-        if held >= shown * (1 - 1e-9):
-            self.adequate.setdefault(index, now - self.start)
-        if not getattr(image, "is_reduced", False):
+        if 2.0**-level < shown * (1 - 1e-9):
+            return
+        self.adequate.setdefault(index, now - self.start)
+        if viewport.texture_from_full_resolution:
             self.full.setdefault(index, now - self.start)
 
 

@@ -356,3 +356,23 @@ def decode_reduced(ds: Dataset, frame: int, reduce: int, *, threads: int | None 
     pixels, bits_stored, signed = _stored_values(ds, samples, precision, signed)
     full_size = (int(ds.Columns), int(ds.Rows))
     return ReducedFrame(DecodedFrame(pixels, bits_stored, signed, photometric), reduce, full_size)
+
+
+def box_reduce(pixels: np.ndarray, levels: int) -> np.ndarray:
+    """Average 2 x 2 blocks ``levels`` times, rounding half up, as a mipmap level is built.
+
+    Level ``levels`` pixel (i, j) covers full-resolution pixels [i, i + 1) * 2**levels in each
+    direction; an odd last row or column is dropped at each step, so the result is
+    floor(size / 2**levels). Keeps the dtype; works on 2-D integer samples of up to 16 bits.
+    """
+    reduced = pixels
+    for _ in range(levels):
+        rows, columns = reduced.shape[0] // 2 * 2, reduced.shape[1] // 2 * 2
+        total = reduced[0:rows:2, 0:columns:2].astype(np.int32)
+        total += reduced[1:rows:2, 0:columns:2]
+        total += reduced[0:rows:2, 1:columns:2]
+        total += reduced[1:rows:2, 1:columns:2]
+        total += 2
+        total >>= 2  # floor division by 4, also for negative sums
+        reduced = total.astype(pixels.dtype)
+    return reduced

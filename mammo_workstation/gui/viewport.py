@@ -108,12 +108,13 @@ class ViewportBehaviour:
             self.pipeline_changed.emit()  # type: ignore[attr-defined]
 
     def pixel_matrix(self) -> np.ndarray:
-        """3x3 matrix from the held pixels to full-resolution image pixels (identity when full)."""
-        image = self.display_image
-        if isinstance(image, ProgressiveImage):
-            scale_x, scale_y = image.pixel_scale
-            return np.diag([scale_x, scale_y, 1.0])
-        return np.identity(3)
+        """3x3 matrix from the pixels drawn to full-resolution image pixels.
+
+        A level-L pixel (i, j) covers full-resolution pixels [i, i + 1) * 2**L, as in
+        JPEG 2000 (ISO 15444-1 B.5) and in :func:`box_reduce`.
+        """
+        level = self.display_image.reduce if isinstance(self.display_image, ProgressiveImage) else 0
+        return _level_matrix(level)
 
     def clear_image(self, text: str) -> None:
         self.display_image = None
@@ -307,7 +308,44 @@ class GLViewport(ViewportBehaviour, QOpenGLWidget):
 
         self._renderer = GLImageRenderer()
         self._upload_pending = False
+        self._texture_level: int | None = None  # level of the uploaded pixels; None: no texture
+        self._texture_from_full = False
         self.renderer_error: str | None = None
+
+    @property
+    def texture_level(self) -> int | None:
+        """Resolution level of the uploaded texture (0: full resolution); None before upload."""
+        return self._texture_level
+
+    @property
+    def texture_from_full_resolution(self) -> bool:
+        """Whether the texture was made from the full-resolution decode (exact or box-averaged)."""
+        return self._texture_from_full
+
+    def pixel_matrix(self) -> np.ndarray:
+        return _level_matrix(self._texture_level or 0)
+
+    def _upload_texture(self) -> None:
+        """Upload the level the current zoom needs when the texture is missing or too coarse."""
+        image = self.display_image
+        if image is None:
+            if self._texture_level is not None:
+                self._renderer.release_image()
+            self._texture_level = None
+            return
+        scale = self.camera.scale * self.devicePixelRatioF()
+        if isinstance(image, ProgressiveImage):
+            level, pixels = image.level_for(scale)
+            from_full = not image.is_reduced
+        else:
+            level, pixels, from_full = 0, image.pixels, True
+        current = self._texture_level
+        too_coarse = current is not None and 2.0**-current < scale * (1 - 1e-9) and level < current
+        if not (self._upload_pending or current is None or too_coarse):
+            return
+        self._upload_pending = False
+        self._renderer.set_image(pixels, image.frame.signed)
+        self._texture_level, self._texture_from_full = level, from_full
 
     def _image_changed(self) -> None:
         self._upload_pending = True
@@ -321,6 +359,25 @@ class GLViewport(ViewportBehaviour, QOpenGLWidget):
         except RendererError as error:
             self.renderer_error = str(error)
             logger.error("GPU viewport unavailable: %s", error)
+            return
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Upload and draw a tiny image once, minified and magnified, then drop it.
+
+        Software OpenGL (Mesa llvmpipe) compiles the mipmap generator and each sampler variant
+        of the shader on first use, about 50 ms each per context. Doing it here, while the
+        image is still decoding, keeps that time off the first paint.
+        """
+        if self.display_image is not None:
+            return
+        pipeline = DisplayPipeline(bits_stored=16, signed=False, window=Window(32768.0, 65536.0))
+        # Mesa compiles one upload path for small textures and another above 256 x 256.
+        self._renderer.set_image(np.zeros((8, 8), dtype=np.uint16), False)
+        self._renderer.set_image(np.zeros((320, 320), dtype=np.uint16), False)
+        for scale in (0.25, 1.0):
+            self._renderer.draw(pipeline, np.diag([scale, scale, 1.0]), (8, 8), 1.0)
+        self._renderer.release_image()
 
     def release_gl(self) -> None:
         """Free the textures while the context still exists (Qt warns otherwise)."""
@@ -329,6 +386,7 @@ class GLViewport(ViewportBehaviour, QOpenGLWidget):
         self.makeCurrent()
         self._renderer.release_image()
         self.doneCurrent()
+        self._texture_level = None
 
     def resizeGL(self, width: int, height: int) -> None:
         if self.fitted:
@@ -338,12 +396,7 @@ class GLViewport(ViewportBehaviour, QOpenGLWidget):
         functions = self.context().functions()
         functions.glClearColor(0.0, 0.0, 0.0, 1.0)
         functions.glClear(0x4000)
-        if self._upload_pending:
-            self._upload_pending = False
-            if self.display_image is None:
-                self._renderer.release_image()
-            else:
-                self._renderer.set_image(self.display_image.pixels, self.display_image.frame.signed)
+        self._upload_texture()
         if self.display_image is not None and self.pipeline is not None:
             ratio = self.devicePixelRatioF()
             scale = np.diag([ratio, ratio, 1.0])
@@ -426,3 +479,8 @@ class SoftwareViewport(ViewportBehaviour, QWidget):
             painter.restore()
         self.paint_overlays(painter)
         painter.end()
+
+
+def _level_matrix(level: int) -> np.ndarray:
+    step = float(1 << level)
+    return np.diag([step, step, 1.0])
