@@ -63,8 +63,6 @@ def run(args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"render: cannot read {args.file}: {error}", file=sys.stderr)
         return 2
-    for warning in image.frame.warnings:
-        print(f"render: warning: {warning}", file=sys.stderr)
     if args.invert:
         image.pipeline = image.pipeline.toggled_invert()
     pixels = render_software(image, args.bits) if args.software or args.bits == 16 else _render_gpu(image)
