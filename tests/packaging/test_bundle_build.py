@@ -10,6 +10,7 @@ pixels as the uncompressed file.
 from __future__ import annotations
 
 import copy
+import json
 import os
 import subprocess
 import sys
@@ -94,6 +95,16 @@ def test_frozen_version(frozen_program: Path) -> None:
     result = run([str(frozen_program), "--version"])
 
     assert result.stdout.strip() == f"mammo-workstation {mammo_workstation.__version__}"
+
+
+def test_frozen_hang_uses_bundled_protocol(frozen_program: Path) -> None:
+    result = run([str(frozen_program), "hang", "--json", str(BUNDLED_DEMO)])
+    hanging = json.loads(result.stdout)
+
+    source = Path(hanging["protocol_source"])
+
+    assert source.suffix == ".toml"
+    assert source.is_relative_to(BUNDLE / "_internal" / "mammo_workstation" / "hanging" / "protocols"), source
 
 
 def test_frozen_screenshot_shows_four_views(frozen_program: Path, tmp_path: Path) -> None:
