@@ -170,8 +170,8 @@ def test_frozen_render_decodes(frozen_program: Path, tmp_path: Path, syntax: UID
     write_variant(source, syntax, variant_dcm)
 
     run([str(frozen_program), "render", str(reference_dcm), "--out", str(tmp_path / "reference.png")])
-    # -v logs at INFO, where mammo_workstation.dicom.decode reports a fall back from imagecodecs
-    # to pydicom; the frozen program must decode with the imagecodecs extensions it bundles.
+    # With -v the program logs at INFO, the level at which mammo_workstation.dicom.decode
+    # reports a fall back from imagecodecs to pydicom. The bundled imagecodecs must decode.
     result = run([str(frozen_program), "-v", "render", str(variant_dcm), "--out", str(tmp_path / "variant.png")])
 
     assert dcmread(variant_dcm).file_meta.TransferSyntaxUID == syntax
