@@ -34,7 +34,7 @@ class DicomNetworkError(Exception):
         self.status = status
 
 
-class OperationCancelled(DicomNetworkError):
+class OperationCancelledError(DicomNetworkError):
     """The user cancelled the operation."""
 
 

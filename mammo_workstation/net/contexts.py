@@ -1,0 +1,81 @@
+"""Storage SOP classes and the transfer syntaxes we accept, in the order we prefer them.
+
+A pynetdicom acceptor takes the first syntax of its own list that the requestor offers in a
+presentation context. Compressed syntaxes therefore come first: a PACS that offers the stored
+JPEG 2000 encoding next to Implicit VR Little Endian keeps its encoding, and never has to
+transcode (dcmqrscp 3.6.7 fails a C-MOVE with A702 when it must convert JPEG 2000).
+"""
+
+from __future__ import annotations
+
+from pydicom import uid
+from pynetdicom.presentation import AllStoragePresentationContexts, build_context, build_role
+
+VERIFICATION = "1.2.840.10008.1.1"
+STUDY_ROOT_FIND = "1.2.840.10008.5.1.4.1.2.2.1"
+STUDY_ROOT_MOVE = "1.2.840.10008.5.1.4.1.2.2.2"
+STUDY_ROOT_GET = "1.2.840.10008.5.1.4.1.2.2.3"
+
+# Transfer syntaxes the display pipeline can decode (pydicom with pylibjpeg, pyjpegls and
+# imagecodecs), lossless first, then lossy, then the uncompressed ones.
+ACCEPTED_TRANSFER_SYNTAXES: list[str] = [
+    uid.JPEG2000Lossless,
+    uid.JPEGLSLossless,
+    uid.RLELossless,
+    uid.JPEGLosslessSV1,
+    uid.JPEGLossless,
+    uid.HTJ2KLossless,
+    uid.HTJ2KLosslessRPCL,
+    uid.JPEG2000,
+    uid.HTJ2K,
+    uid.JPEGLSNearLossless,
+    uid.JPEGBaseline8Bit,
+    uid.JPEGExtended12Bit,
+    uid.DeflatedExplicitVRLittleEndian,
+    uid.ExplicitVRLittleEndian,
+    uid.ImplicitVRLittleEndian,
+    uid.ExplicitVRBigEndian,
+]
+
+STORAGE_SOP_CLASSES: list[str] = sorted(
+    {str(cx.abstract_syntax) for cx in AllStoragePresentationContexts}
+)
+
+# SOP classes a mammography reading retrieves most: For Presentation and For Processing
+# mammograms, breast tomosynthesis, digital X-ray, secondary capture, mammography CAD SR,
+# key objects, presentation states and encapsulated PDF.
+MAMMOGRAPHY_SOP_CLASSES: list[str] = [
+    "1.2.840.10008.5.1.4.1.1.1.2",
+    "1.2.840.10008.5.1.4.1.1.1.2.1",
+    "1.2.840.10008.5.1.4.1.1.13.1.3",
+    "1.2.840.10008.5.1.4.1.1.1.1",
+    "1.2.840.10008.5.1.4.1.1.7",
+    "1.2.840.10008.5.1.4.1.1.88.50",
+    "1.2.840.10008.5.1.4.1.1.88.59",
+    "1.2.840.10008.5.1.4.1.1.11.1",
+    "1.2.840.10008.5.1.4.1.1.104.1",
+]
+
+# PS3.8 9.3.2.2: an association carries at most 128 presentation contexts (odd IDs 1..255).
+MAX_REQUESTED_CONTEXTS = 128
+
+
+def get_contexts(sop_classes: list[str]) -> tuple[list, list]:
+    """Requested contexts and SCP role items for a C-GET of instances of ``sop_classes``.
+
+    Each storage context carries a single transfer syntax, because Orthanc 1.10 would not
+    pick among several syntaxes in one context (it refused to send JPEG 2000 then). When
+    there are too many SOP classes for that, each class gets one context with all syntaxes.
+    """
+    contexts = [build_context(STUDY_ROOT_GET)]
+    classes = list(dict.fromkeys(sop_classes)) or MAMMOGRAPHY_SOP_CLASSES
+    room = MAX_REQUESTED_CONTEXTS - len(contexts)
+    if len(classes) * len(ACCEPTED_TRANSFER_SYNTAXES) <= room:
+        for sop_class in classes:
+            contexts.extend(build_context(sop_class, syntax)
+                            for syntax in ACCEPTED_TRANSFER_SYNTAXES)
+    else:
+        contexts.extend(build_context(sop_class, ACCEPTED_TRANSFER_SYNTAXES)
+                        for sop_class in classes[:room])
+    roles = [build_role(sop_class, scp_role=True) for sop_class in classes[:room]]
+    return contexts, roles
