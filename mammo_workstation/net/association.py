@@ -10,6 +10,8 @@ import logging
 import re
 import socket
 import ssl
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -141,12 +143,23 @@ def open_association(
                 f"({error}). Check the CA, certificate and key paths in the PACS settings.",
                 peer,
             ) from error
-    handlers = [(evt.EVT_CONN_OPEN, set_tcp_nodelay), *(evt_handlers or [])]
+    connected = threading.Event()
+
+    def on_connection_open(event: evt.Event) -> None:
+        connected.set()
+        set_tcp_nodelay(event)
+
+    handlers = [(evt.EVT_CONN_OPEN, on_connection_open), *(evt_handlers or [])]
+    started = time.monotonic()
     assoc = ae.associate(
         node.host, node.port, ae_title=node.ae_title, max_pdu=MAX_PDU_BYTES,
         ext_neg=list(ext_neg) if ext_neg else None, tls_args=tls_args, evt_handlers=handlers,
     )
     if not assoc.is_established:
+        if not connected.is_set():
+            waited = time.monotonic() - started
+            reason = "timed out" if waited >= calling.timeout_s * 0.95 else "connection refused"
+            raise DicomNetworkError(unreachable_message(peer, calling.timeout_s, reason), peer)
         raise DicomNetworkError(_failure_message(assoc, peer, calling, operation), peer)
     logger.info("%s: association with %s established", operation, peer)
     try:
@@ -158,11 +171,16 @@ def open_association(
 
 def _failure_message(assoc: Association, peer: Peer, calling: CallingAE, operation: str) -> str:
     if assoc.is_rejected:
-        return refused_message(peer, calling.ae_title)
+        primitive = assoc.acceptor.primitive
+        reason = str(getattr(primitive, "reason_str", "") or "") if primitive else ""
+        return refused_message(peer, calling.ae_title, reason)
     if assoc.is_aborted:
         return (
             f"{operation} failed: {peer} aborted the association before accepting it. "
             "If the node uses TLS, check that TLS is on at both ends and the certificates match; "
             "otherwise check the AE titles in the PACS log."
         )
-    return unreachable_message(peer, calling.timeout_s)
+    return (
+        f"{operation} failed: {peer} did not accept the association within "
+        f"{calling.timeout_s:g} s. Check the AE titles and the PACS log."
+    )

@@ -289,6 +289,7 @@ def _follow(assoc: Association, responses: object, node: RemoteNode, method: str
             if code in PENDING:
                 _report(progress, reception, counts)
                 continue
+            counts.remaining = 0
             _report(progress, reception, counts)
             _check_final(code, peer, method, cancel, local_ae_title)
             return counts

@@ -83,9 +83,10 @@ def status_message(status: int, peer: Peer, operation: str, local_ae_title: str 
     return f"{operation} failed: {peer} returned status {code}."
 
 
-def refused_message(peer: Peer, local_ae_title: str) -> str:
+def refused_message(peer: Peer, local_ae_title: str, reason: str = "") -> str:
+    detail = f" ({reason.strip()})" if reason.strip() else ""
     return (
-        f"{peer} rejected the association. Check that the AE title {peer.ae_title!r} is "
+        f"{peer} rejected the association{detail}. Check that the AE title {peer.ae_title!r} is "
         f"right and that the PACS knows this workstation as calling AE title "
         f"{local_ae_title!r}."
     )
