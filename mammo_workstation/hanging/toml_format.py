@@ -307,7 +307,10 @@ def _line_of(key_path: str, lines: dict[str, int]) -> int | None:
     while path:
         if path in lines:
             return lines[path]
-        path = re.sub(r"(\.[^.\[\]]+|\[\d+\])$", "", path)
+        parent = re.sub(r"(\.?[^.\[\]]+|\[\d+\])$", "", path)
+        if parent == path:
+            return None
+        path = parent
     return None
 
 
