@@ -160,7 +160,8 @@ def open_association(
             waited = time.monotonic() - started
             reason = "timed out" if waited >= calling.timeout_s * 0.95 else "connection refused"
             raise DicomNetworkError(unreachable_message(peer, calling.timeout_s, reason), peer)
-        raise DicomNetworkError(_failure_message(assoc, peer, calling, operation), peer)
+        waited = time.monotonic() - started
+        raise DicomNetworkError(_failure_message(assoc, peer, calling, operation, waited), peer)
     logger.info("%s: association with %s established", operation, peer)
     try:
         yield assoc
@@ -169,11 +170,19 @@ def open_association(
             assoc.release()
 
 
-def _failure_message(assoc: Association, peer: Peer, calling: CallingAE, operation: str) -> str:
+def _failure_message(assoc: Association, peer: Peer, calling: CallingAE, operation: str,
+                     waited_s: float) -> str:
     if assoc.is_rejected:
         primitive = assoc.acceptor.primitive
         reason = str(getattr(primitive, "reason_str", "") or "") if primitive else ""
         return refused_message(peer, calling.ae_title, reason)
+    if waited_s >= calling.timeout_s * 0.95:
+        # pynetdicom aborts the association itself when the ACSE timeout expires.
+        return (
+            f"{operation} timed out: {peer} accepted the connection but did not answer the "
+            f"association request within {calling.timeout_s:g} s. Check that the port belongs "
+            "to a DICOM service, and whether it expects TLS."
+        )
     if assoc.is_aborted:
         return (
             f"{operation} failed: {peer} aborted the association before accepting it. "

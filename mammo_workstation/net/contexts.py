@@ -63,19 +63,24 @@ MAX_REQUESTED_CONTEXTS = 128
 def get_contexts(sop_classes: list[str]) -> tuple[list, list]:
     """Requested contexts and SCP role items for a C-GET of instances of ``sop_classes``.
 
-    Each storage context carries a single transfer syntax, because Orthanc 1.10 would not
-    pick among several syntaxes in one context (it refused to send JPEG 2000 then). When
-    there are too many SOP classes for that, each class gets one context with all syntaxes.
+    Each storage context carries a single transfer syntax where the 128-context limit allows,
+    because the C-GET SCP then picks the context matching the stored encoding instead of its
+    own preference among several syntaxes: Orthanc 1.10 refused to send JPEG 2000 from a
+    multi-syntax context, and dcmqrscp 3.6.7 chose Explicit VR and then failed to convert.
+    With many SOP classes the least preferred syntaxes share one last context per class.
     """
     contexts = [build_context(STUDY_ROOT_GET)]
-    classes = list(dict.fromkeys(sop_classes)) or MAMMOGRAPHY_SOP_CLASSES
     room = MAX_REQUESTED_CONTEXTS - len(contexts)
-    if len(classes) * len(ACCEPTED_TRANSFER_SYNTAXES) <= room:
-        for sop_class in classes:
-            contexts.extend(build_context(sop_class, syntax)
-                            for syntax in ACCEPTED_TRANSFER_SYNTAXES)
-    else:
-        contexts.extend(build_context(sop_class, ACCEPTED_TRANSFER_SYNTAXES)
-                        for sop_class in classes[:room])
-    roles = [build_role(sop_class, scp_role=True) for sop_class in classes[:room]]
+    classes = (list(dict.fromkeys(sop_classes)) or MAMMOGRAPHY_SOP_CLASSES)[:room]
+    per_class = max(1, room // len(classes))
+    for sop_class in classes:
+        if per_class >= len(ACCEPTED_TRANSFER_SYNTAXES):
+            single, shared = ACCEPTED_TRANSFER_SYNTAXES, []
+        else:
+            single = ACCEPTED_TRANSFER_SYNTAXES[:per_class - 1]
+            shared = ACCEPTED_TRANSFER_SYNTAXES[per_class - 1:]
+        contexts.extend(build_context(sop_class, syntax) for syntax in single)
+        if shared:
+            contexts.append(build_context(sop_class, shared))
+    roles = [build_role(sop_class, scp_role=True) for sop_class in classes]
     return contexts, roles

@@ -13,7 +13,9 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import RawDataElement
+from pydicom.charset import convert_encodings
 from pydicom.dataset import Dataset
 
 from mammo_workstation.net.association import CallingAE, make_ae, open_association, peer_of
@@ -55,7 +57,7 @@ def parse_date_range(text: str) -> tuple[dt.date | None, dt.date | None]:
     """Parse ``YYYYMMDD``, ``FROM-TO``, ``FROM-`` or ``-TO`` (DICOM range matching)."""
     cleaned = text.strip().replace("/", "")
     match = _DATE_RANGE.match(cleaned)
-    if not match or not cleaned:
+    if not match or cleaned == "-":
         raise ValueError(
             f"invalid study date {text!r}: expected YYYYMMDD, YYYYMMDD-YYYYMMDD, "
             "YYYYMMDD- or -YYYYMMDD"
@@ -252,7 +254,7 @@ def decode_reply(reply: Dataset, peer_name: str = "") -> Dataset:
         return reply
     raw_values = [
         element.value for element in _raw_elements(reply)
-        if element.VR in _TEXT_VRS and isinstance(element.value, bytes)
+        if _vr_of(element) in _TEXT_VRS and isinstance(element.value, bytes)
     ]
     if all(value.isascii() for value in raw_values):
         return reply
@@ -265,7 +267,20 @@ def decode_reply(reply: Dataset, peer_name: str = "") -> Dataset:
     logger.debug("C-FIND reply from %s has non-ASCII text and no Specific Character Set; "
                  "decoding it as %s", peer_name, charset)
     reply.SpecificCharacterSet = charset
+    # pydicom decodes raw elements with the character set found at read time, so reset it.
+    is_implicit_vr, is_little_endian = reply.original_encoding
+    reply.set_original_encoding(is_implicit_vr, is_little_endian, convert_encodings(charset))
     return reply
+
+
+def _vr_of(element: RawDataElement) -> str:
+    """The element's VR; implicit VR replies carry none, so take the dictionary's."""
+    if element.VR:
+        return str(element.VR)
+    try:
+        return str(dictionary_VR(element.tag))
+    except KeyError:
+        return ""
 
 
 def _raw_elements(ds: Dataset) -> Iterator[RawDataElement]:

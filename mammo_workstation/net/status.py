@@ -67,7 +67,15 @@ def status_message(status: int, peer: Peer, operation: str, local_ae_title: str 
         )
     if status == CANCEL:
         return f"{operation} was cancelled; {peer} stopped sending."
-    if status in (0xA900, 0xC000) or 0xC000 <= status <= 0xCFFF:
+    if operation == "C-MOVE" and 0xC000 <= status <= 0xCFFF:
+        return (
+            f"{operation} failed: {peer} could not process the request (status {code}). "
+            f"Orthanc answers this way when it does not know the move destination "
+            f"{local_ae_title or 'AE title'} or cannot connect to it: check that the PACS lists "
+            "this workstation with its AE title, address and Storage SCP port, that the "
+            "Storage SCP accepts the PACS's calling AE title, or retrieve with C-GET."
+        )
+    if status == 0xA900 or 0xC000 <= status <= 0xCFFF:
         return (
             f"{operation} failed: {peer} rejected the request identifier "
             f"(status {code}, identifier does not match SOP class or unable to process). "

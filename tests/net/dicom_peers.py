@@ -248,7 +248,10 @@ class Dcmqrscp:
         )
         self.config_path = folder / "dcmqrscp.cfg"
         self.config_path.write_text(config)
-        self.process = Process(netns.command("dcmqrscp", "-c", str(self.config_path)),
+        # -xv proposes JPEG 2000 lossless next to the uncompressed syntaxes in C-MOVE
+        # sub-operations and +xv accepts it in C-GET contexts, as a PACS that stores JPEG 2000
+        # would; dcmqrscp cannot transcode JPEG 2000, so without them every J2K transfer fails.
+        self.process = Process(netns.command("dcmqrscp", "-xv", "+xv", "-c", str(self.config_path)),
                                folder / "dcmqrscp.log")
 
     def add_files(self, files: Iterable[Path]) -> None:
