@@ -15,8 +15,10 @@ resolution, then times window/level drag frames in 8-up and in 4-up.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import dataclasses
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -87,12 +89,13 @@ class PaintTracker:
         self.viewports: list[Any] = []
 
     def watch(self, viewports: list[Any]) -> None:
+        """Track ``viewports`` from now on, forgetting the ones watched before."""
         self.viewports = list(viewports)
         self.adequate.clear()
         self.full.clear()
         for index, viewport in enumerate(self.viewports):
             self.swaps[index] = 0
-            viewport.frameSwapped.connect(lambda index=index: self._swapped(index))
+            viewport.frameSwapped.connect(lambda watched=viewport: self._swapped(watched))
 
     def expected(self) -> list[int]:
         return [i for i, v in enumerate(self.viewports) if getattr(v, "display_image", None) is not None
@@ -102,10 +105,12 @@ class PaintTracker:
         expected = self.expected()
         return bool(expected) and all(i in which for i in expected)
 
-    def _swapped(self, index: int) -> None:
+    def _swapped(self, viewport: Any) -> None:
         now = time.monotonic()
+        index = next((i for i, watched in enumerate(self.viewports) if watched is viewport), None)
+        if index is None:
+            return  # a viewport of an earlier layout, about to be deleted
         self.swaps[index] += 1
-        viewport = self.viewports[index]
         level = viewport.texture_level
         if viewport.display_image is None or level is None:
             return
@@ -117,6 +122,30 @@ class PaintTracker:
             self.full.setdefault(index, now - self.start)
 
 
+def guard_none_refcount() -> bool:
+    """Detect a shiboken bug that drops a reference to None per call, and keep None alive.
+
+    PySide6 6.12.0 on Python 3.11 (where None is not immortal) decrements None's reference
+    count on every call of a method returning void. A viewport repaint makes about 50 such
+    calls, so the process aborts with "Fatal Python error: none_dealloc" after a few hundred
+    frames. The probes add 10**9 references so that 200 drag events per layout can be timed;
+    the application itself is not protected. Returns whether the bug was found.
+    """
+    from PySide6.QtCore import QObject
+
+    probe = QObject()
+    before = sys.getrefcount(None)
+    for _ in range(100):
+        probe.setObjectName("probe")
+    if sys.getrefcount(None) >= before - 50:
+        return False
+    # ob_refcnt is the first field of every CPython object.
+    ctypes.c_ssize_t.from_address(id(None)).value += 10**9
+    print("WARNING: PySide6 drops a reference to None on each void call; see guard_none_refcount",
+          file=sys.stderr, flush=True)
+    return True
+
+
 def _wait_for_pixel_cache(app: Any, viewports: list[Any], timeout: float) -> bool:
     from mammo_workstation.cache.pixels import PixelCache
 
@@ -125,11 +154,13 @@ def _wait_for_pixel_cache(app: Any, viewports: list[Any], timeout: float) -> boo
     return _process_until(app, lambda: all(cache.contains(uid) for uid in uids), timeout)
 
 
-def probe_open(exam: Path, size: tuple[int, int], timeout: float) -> None:
+def probe_open(exam: Path, size: tuple[int, int], timeout: float, disabled: list[str]) -> None:
     from mammo_workstation.gui.app import create_application, create_main_window
 
     app = create_application()
+    none_bug = guard_none_refcount()
     window: Any = create_main_window()
+    _disable(window.loader, disabled)
     _show(app, window, size)
     start = time.monotonic()
     tracker = PaintTracker(start)
@@ -137,7 +168,7 @@ def probe_open(exam: Path, size: tuple[int, int], timeout: float) -> None:
     window.open_paths([exam])
     if not _process_until(app, lambda: tracker.done(tracker.full), timeout):
         raise SystemExit(f"the exam {exam} was not shown at full resolution within {timeout:.0f} s")
-    cached = _wait_for_pixel_cache(app, tracker.viewports, timeout)
+    cached = window.loader.pixel_cache is not None and _wait_for_pixel_cache(app, tracker.viewports, timeout)
     emit_result({
         "first_paint": max(tracker.adequate.values()),
         "full_resolution": max(tracker.full.values()),
@@ -145,7 +176,18 @@ def probe_open(exam: Path, size: tuple[int, int], timeout: float) -> None:
         "pixel_cache_written": cached,
         "peak_rss_bytes": peak_rss_bytes(),
         "renderer": window.renderer_note,
+        "pyside_none_refcount_bug": none_bug,
     })
+
+
+def _disable(loader: Any, steps: list[str]) -> None:
+    """Turn speed-ups off, to measure what each one buys."""
+    if "preview" in steps:
+        loader.progressive = False
+    if "reduced-textures" in steps:
+        loader.reduced_textures = False
+    if "pixel-cache" in steps:
+        loader.pixel_cache = None
 
 
 def eight_up(collection: Any, current: Any, prior: Any) -> tuple[Any, list[Any]]:
@@ -198,6 +240,7 @@ def probe_wl(current_folder: Path, prior_folder: Path, size: tuple[int, int], ev
     from mammo_workstation.gui.app import create_application, create_main_window
 
     app = create_application()
+    none_bug = guard_none_refcount()
     window: Any = create_main_window()
     _show(app, window, size)
     collection = load_paths([current_folder, prior_folder])
@@ -230,6 +273,7 @@ def probe_wl(current_folder: Path, prior_folder: Path, size: tuple[int, int], ev
         "wl_frame_8up": frames_8,
         "wl_frame_4up": frames_4,
         "renderer": window.renderer_note,
+        "pyside_none_refcount_bug": none_bug,
     })
 
 
@@ -240,6 +284,9 @@ def main() -> None:
     parser.add_argument("--size", type=_size, default=(1600, 1000), help="window size, WIDTHxHEIGHT")
     parser.add_argument("--events", type=int, default=200, help="window/level drag events per layout")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for images")
+    parser.add_argument("--disable", action="append", default=[],
+                        choices=["preview", "reduced-textures", "pixel-cache"],
+                        help="turn a speed-up off (open mode; may be repeated)")
     args = parser.parse_args()
     if not os.environ.get("DISPLAY"):
         from mammo_workstation.render.xvfb import ensure_display
@@ -250,7 +297,7 @@ def main() -> None:
     elif args.mode == "startup":
         probe_startup(args.size)
     elif args.mode == "open":
-        probe_open(args.folders[0], args.size, args.timeout)
+        probe_open(args.folders[0], args.size, args.timeout, args.disable)
     else:
         probe_wl(args.folders[0], args.folders[1], args.size, args.events, args.timeout)
 

@@ -146,6 +146,40 @@ def _decode_figures(settings: Settings, log: Callable[[str], None]) -> list[Figu
     return figures
 
 
+STEPS = {
+    "all speed-ups": [],
+    "without the reduced-resolution first decode": ["preview"],
+    "without box-averaged textures": ["reduced-textures"],
+    "without the pixel cache": ["pixel-cache"],
+}
+
+
+def step_table(settings: Settings, log: Callable[[str], None]) -> str:
+    """Open the exam cold and warm with each speed-up turned off in turn: what each one buys."""
+    folder = str(settings.exam.current)
+    samples: dict[str, dict[str, list[float]]] = {
+        name: {"first_paint": [], "full_resolution": [], "warm_open": []} for name in STEPS
+    }
+    for round_index in range(settings.rounds):
+        log(f"steps, round {round_index + 1} of {settings.rounds}")
+        for name, disabled in STEPS.items():
+            flags = [argument for step in disabled for argument in ("--disable", step)]
+            cache = _fresh_cache(settings)
+            env = {"MAMMO_WORKSTATION_CACHE_DIR": str(cache)}
+            arguments = ["open", folder, "--size", settings.size, *flags]
+            cold = run_child("benchmarks.app_probe", arguments, env)
+            warm = run_child("benchmarks.app_probe", arguments, env)
+            shutil.rmtree(cache, ignore_errors=True)
+            samples[name]["first_paint"].append(float(cold["first_paint"]))  # type: ignore[arg-type]
+            samples[name]["full_resolution"].append(float(cold["full_resolution"]))  # type: ignore[arg-type]
+            samples[name]["warm_open"].append(float(warm["full_resolution"]))  # type: ignore[arg-type]
+    rows = ["| configuration | first_paint (s) | full_resolution (s) | warm_open (s) |", "|---|---|---|---|"]
+    for name, figures in samples.items():
+        cells = " | ".join(f"{median(values):.3f}" for values in figures.values())
+        rows.append(f"| {name} | {cells} |")
+    return "\n".join(rows)
+
+
 def machine_description() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -186,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, help="window/level drag events per layout (default 200)")
     parser.add_argument("--size", default="1920x1080", help="window size in pixels, WIDTHxHEIGHT")
     parser.add_argument("--work", type=Path, help="folder for generated test files (default: a temporary folder)")
+    parser.add_argument("--steps", action="store_true",
+                        help="instead of the figures, open the exam with each speed-up turned off in turn")
     args = parser.parse_args(argv)
 
     from mammo_workstation.render.xvfb import ensure_display
@@ -207,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
     def log(text: str) -> None:
         print(f"... {text}", flush=True)
 
+    if args.steps:
+        print(step_table(settings, log))
+        return 0
     samples = _open_rounds(settings, log)
     figures = _open_figures(samples)
     figures += _wl_figures(settings, samples["wl_naive"], log)

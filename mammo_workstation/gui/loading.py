@@ -18,19 +18,21 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydicom.dataset import Dataset
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QGuiApplication
 
-from mammo_workstation.cache.pixels import PixelCache
 from mammo_workstation.dicom import fast_decode
 from mammo_workstation.dicom.decode import DecodedFrame, DecodeError, decode_frame, read_dataset
 from mammo_workstation.dicom.loader import load_paths
 from mammo_workstation.dicom.model import Instance
 from mammo_workstation.pipeline.image import DisplayImage, display_image_from
+
+if TYPE_CHECKING:
+    from mammo_workstation.cache.pixels import PixelCache
 
 logger = logging.getLogger(__name__)
 
@@ -130,15 +132,21 @@ class BackgroundLoader(QObject):
         workers: int | None = None,
         *,
         progressive: bool = True,
+        reduced_textures: bool = True,
         use_pixel_cache: bool = True,
         pixel_cache: PixelCache | None = None,
     ) -> None:
         super().__init__(parent)
         self._workers = workers or max(2, os.cpu_count() or 2)
         self._executor = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="decode")
-        self.progressive = progressive
+        self.progressive = progressive  # False: no reduced-resolution first decode
+        self.reduced_textures = reduced_textures  # False: fitted viewports upload the whole image
         # None disables the pixel cache; the default is the user's, under cache_dir().
-        self.pixel_cache = (pixel_cache or PixelCache()) if use_pixel_cache else None
+        self.pixel_cache = None
+        if use_pixel_cache:
+            from mammo_workstation.cache.pixels import PixelCache  # imported late: startup time
+
+            self.pixel_cache = pixel_cache or PixelCache()
         # (columns, rows) in device pixels that a first paint must at least fill; None means
         # the largest visible top-level window, else the screen.
         self.preview_size: tuple[int, int] | None = None
@@ -156,7 +164,7 @@ class BackgroundLoader(QObject):
 
     def load(self, token: object, instance: Instance, frame: int = 0) -> None:
         self._outstanding += 1
-        target = (self.preview_size or _largest_window_size()) if self.progressive else None
+        target = self.preview_size or _largest_window_size()
         self._executor.submit(self._load, token, instance, frame, target)
 
     def shutdown(self) -> None:
@@ -172,14 +180,13 @@ class BackgroundLoader(QObject):
             collection = StudyCollection(problems=[LoadProblem(Path(str(paths[0])), str(error))])
         self.scanned.emit(token, collection)
 
-    def _load(self, token: object, instance: Instance, frame: int,
-              target: tuple[int, int] | None) -> None:
+    def _load(self, token: object, instance: Instance, frame: int, target: tuple[int, int]) -> None:
         path = instance.path
         try:
             dataset = read_dataset(path)
             full = self._from_cache(path, dataset, frame)
             preview = None
-            if full is None and target is not None:
+            if full is None and self.progressive:
                 preview = self._preview(path, dataset, frame, target)
             if preview is not None:
                 self.image_loaded.emit(token, preview)
@@ -188,7 +195,7 @@ class BackgroundLoader(QObject):
                 return
             if full is None:
                 full = self._decode_full(path, dataset, frame)
-            image = _with_display_levels(full, target)
+            image = _with_display_levels(full, target if self.reduced_textures else None)
         except DecodeError as error:
             self.image_failed.emit(token, str(error))
             self._finished.emit()
@@ -209,7 +216,7 @@ class BackgroundLoader(QObject):
             return  # Dropped by the receiver (the user opened something else): skip the work.
         try:
             full = self._decode_full(path, dataset, frame)
-            levels = display_levels(full.frame, target)
+            levels = display_levels(full.frame, target if self.reduced_textures else None)
         except DecodeError as error:
             self.image_failed.emit(token, str(error))
             self._finished.emit()
