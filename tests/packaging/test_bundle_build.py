@@ -97,6 +97,22 @@ def test_frozen_version(frozen_program: Path) -> None:
     assert result.stdout.strip() == f"mammo-workstation {mammo_workstation.__version__}"
 
 
+@pytest.mark.parametrize("plugin", [
+    "platforms/libqxcb.so", "platforms/libqwayland.so", "platforms/libqoffscreen.so",
+    "xcbglintegrations/libqxcb-glx-integration.so", "xcbglintegrations/libqxcb-egl-integration.so",
+])
+def test_bundle_has_qt_plugin(frozen_program: Path, plugin: str) -> None:
+    assert (BUNDLE / "_internal" / "PySide6" / "Qt" / "plugins" / plugin).is_file()
+
+
+@pytest.mark.parametrize("distribution", ["pylibjpeg_openjpeg", "pylibjpeg_libjpeg", "pylibjpeg_rle"])
+def test_bundle_has_plugin_entry_points(frozen_program: Path, distribution: str) -> None:
+    found = sorted((BUNDLE / "_internal").glob(f"{distribution}-*.dist-info/entry_points.txt"))
+
+    assert len(found) == 1, found
+    assert "pylibjpeg.pixel_data_decoders" in found[0].read_text()
+
+
 def test_frozen_hang_uses_bundled_protocol(frozen_program: Path) -> None:
     result = run([str(frozen_program), "hang", "--json", str(BUNDLED_DEMO)])
     hanging = json.loads(result.stdout)
