@@ -235,10 +235,14 @@ class ReadingView(QWidget):
             self.show_stage(stage)
 
     def _watch_protocol_folders(self) -> None:
-        existing = set(self._watcher.directories())
-        folders = [str(f) for f in self.library.folders if f.is_dir() and str(f) not in existing]
-        if folders:
-            self._watcher.addPaths(folders)
+        """Watch the folders (files added or removed) and each file (edited in place)."""
+        existing = set(self._watcher.directories()) | set(self._watcher.files())
+        paths = [str(f) for f in self.library.folders if f.is_dir()]
+        paths += [str(entry.path) for entry in self.library.loaded.values()]
+        paths += [error.source for error in self.library.errors]
+        missing = [p for p in paths if p not in existing]
+        if missing:
+            self._watcher.addPaths(missing)
 
     @staticmethod
     def _status(name: str, placements: list[Placement]) -> str:
