@@ -88,6 +88,15 @@ def resource_data(repo: Path) -> list[tuple[str, str]]:
     ]
 
 
+def notice_files(repo: Path) -> list[tuple[str, str]]:
+    """List ``(source file, destination folder)`` for the licence and the README.
+
+    The README carries the demo exam's CC BY 3.0 attribution, which must travel with the images.
+    Both go to the bundle's contents folder (``_internal/`` with PyInstaller 6).
+    """
+    return [(str(repo / name), ".") for name in ("LICENSE", "README.md")]
+
+
 def application_modules(repo: Path) -> list[str]:
     """List every module of the package, found from the source tree without importing it.
 

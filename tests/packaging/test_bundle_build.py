@@ -113,6 +113,11 @@ def test_bundle_has_plugin_entry_points(frozen_program: Path, distribution: str)
     assert "pylibjpeg.pixel_data_decoders" in found[0].read_text()
 
 
+@pytest.mark.parametrize("name", ["LICENSE", "README.md"])
+def test_bundle_has_notice(frozen_program: Path, name: str) -> None:
+    assert (BUNDLE / "_internal" / name).is_file()
+
+
 def test_frozen_hang_uses_bundled_protocol(frozen_program: Path) -> None:
     result = run([str(frozen_program), "hang", "--json", str(BUNDLED_DEMO)])
     hanging = json.loads(result.stdout)

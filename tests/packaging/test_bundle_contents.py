@@ -76,6 +76,15 @@ def test_icons_bundled_without_generator(bundle_contents: ModuleType) -> None:
     assert "resources/icons/make_icons.py" not in bundled
 
 
+def test_notice_files_bundled(bundle_contents: ModuleType) -> None:
+    pairs = bundle_contents.notice_files(REPO)
+
+    assert bundled_paths(pairs) == {"./LICENSE", "./README.md"}
+    for source, _ in pairs:
+        assert Path(source).is_file(), source
+    assert "CBIS-DDSM" in (REPO / "README.md").read_text(encoding="utf-8")
+
+
 def test_pydicom_plugins_collected(bundle_contents: ModuleType) -> None:
     """Every plugin module that pydicom's coders register (by import path) is a hidden import."""
     hidden = set(bundle_contents.hidden_imports(REPO))
