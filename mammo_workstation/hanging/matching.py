@@ -64,7 +64,8 @@ class Candidate:
         return sum(r.rule.weight for r in self.results if r.passed)
 
     def sort_key(self) -> tuple[bool, float, int, str]:
-        return (self.eligible, self.score, self.protocol.priority, self.protocol.name)
+        """Ascending order is best first: eligible, then higher score and priority, then name."""
+        return (not self.eligible, -self.score, -self.protocol.priority, self.protocol.name)
 
 
 @dataclass(frozen=True)
@@ -248,9 +249,9 @@ def score(protocol: Protocol, collection: StudyCollection, current: Study) -> Ca
 
 
 def rank(protocols: Iterable[Protocol], collection: StudyCollection, current: Study) -> list[Candidate]:
-    """Every protocol scored, best first: eligible, then score, priority and name."""
+    """Every protocol scored, best first: eligible, then score, priority and name (A to Z)."""
     candidates = [score(p, collection, current) for p in protocols]
-    return sorted(candidates, key=lambda c: c.sort_key(), reverse=True)
+    return sorted(candidates, key=lambda c: c.sort_key())
 
 
 def explain(candidate: Candidate, chosen_by_name: bool = False) -> str:
