@@ -1,4 +1,4 @@
-"""What the frozen application needs beyond what PyInstaller finds by following imports.
+"""Files and modules the frozen application needs beyond those PyInstaller finds by imports.
 
 The spec (``mammo-workstation.spec``) and the quick packaging tests both import this module, so
 the list the bundle is built from is the list the tests check. It imports no PyInstaller code;

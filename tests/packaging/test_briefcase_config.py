@@ -1,7 +1,7 @@
 """The briefcase configuration is valid and takes name, version and licence from [project].
 
 The tomllib checks always run. The checks through briefcase's own parser run where briefcase
-is installed (``pip install briefcase``; the test venv does not have it).
+is installed (``pip install briefcase``), which the test venv is not.
 """
 
 from __future__ import annotations
