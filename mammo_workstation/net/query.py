@@ -13,9 +13,9 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from pydicom.charset import convert_encodings
 from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import RawDataElement
-from pydicom.charset import convert_encodings
 from pydicom.dataset import Dataset
 
 from mammo_workstation.net.association import CallingAE, make_ae, open_association, peer_of

@@ -233,7 +233,7 @@ def _run_move(node: RemoteNode, study_uid: str, calling: CallingAE, scp: Storage
         responses = assoc.send_c_move(_identifier(study_uid), scp.local.ae_title,
                                       STUDY_ROOT_MOVE)
         return _follow(assoc, responses, node, C_MOVE, reception, progress, cancel,
-                       local_ae_title=scp.local.ae_title)
+                       STUDY_ROOT_MOVE, local_ae_title=scp.local.ae_title)
 
 
 def _run_get(node: RemoteNode, study_uid: str, calling: CallingAE, reception: Reception,
@@ -248,7 +248,8 @@ def _run_get(node: RemoteNode, study_uid: str, calling: CallingAE, reception: Re
                           evt_handlers=handlers) as assoc:
         responses = assoc.send_c_get(_identifier(study_uid),
                                      STUDY_ROOT_GET)
-        return _follow(assoc, responses, node, C_GET, reception, progress, cancel)
+        return _follow(assoc, responses, node, C_GET, reception, progress, cancel,
+                       STUDY_ROOT_GET)
 
 
 def _sop_classes_of(node: RemoteNode, study_uid: str, calling: CallingAE) -> list[str]:
@@ -264,18 +265,20 @@ def _sop_classes_of(node: RemoteNode, study_uid: str, calling: CallingAE) -> lis
 
 def _follow(assoc: Association, responses: object, node: RemoteNode, method: str,
             reception: Reception, progress: ProgressCallback | None, cancel: CancelToken,
-            local_ae_title: str = "") -> _Counts:
+            query_model: str, local_ae_title: str = "") -> _Counts:
     """Read C-MOVE or C-GET responses until the final one; return the sub-operation counts."""
     peer = peer_of(node)
     counts = _Counts()
-    cancel_deadline: list[float] = []
+    abort_timers: list[threading.Timer] = []
     last_response = time.monotonic()
 
     def send_cancel() -> None:
-        if assoc.is_established and not cancel_deadline:
-            cancel_deadline.append(time.monotonic() + CANCEL_GRACE_S)
-            assoc.send_c_cancel(1, None)
-            threading.Timer(CANCEL_GRACE_S, _abort_if_open, (assoc,)).start()
+        if assoc.is_established and not abort_timers:
+            assoc.send_c_cancel(1, query_model=query_model)
+            timer = threading.Timer(CANCEL_GRACE_S, _abort_if_open, (assoc,))
+            timer.daemon = True
+            abort_timers.append(timer)
+            timer.start()
 
     cancel.on_cancel(send_cancel)
     try:
@@ -295,6 +298,8 @@ def _follow(assoc: Association, responses: object, node: RemoteNode, method: str
             return counts
     finally:
         cancel.remove(send_cancel)
+        for timer in abort_timers:
+            timer.cancel()
     _raise_lost(assoc, peer, method, cancel, time.monotonic() - last_response)
     return counts  # Unreachable: _raise_lost always raises.
 

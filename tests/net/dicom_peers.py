@@ -156,11 +156,13 @@ class Orthanc:
     """Orthanc in a namespace, with its storage in ``folder``."""
 
     def __init__(self, netns: Netns, folder: Path, modalities: dict[str, tuple[str, str, int]],
-                 check_called_aet: bool = True, default_encoding: str = "Utf8") -> None:
+                 check_called_aet: bool = True, default_encoding: str = "Utf8",
+                 dicom_port: int = DICOM_PORT, http_port: int = HTTP_PORT) -> None:
         self.netns = netns
         self.folder = folder
         self.host = netns.peer_ip
-        self.port = DICOM_PORT
+        self.port = dicom_port
+        self.http_port = http_port
         self.ae_title = ORTHANC_AET
         folder.mkdir(parents=True, exist_ok=True)
         config = {
@@ -168,8 +170,8 @@ class Orthanc:
             "StorageDirectory": str(folder / "storage"),
             "IndexDirectory": str(folder / "storage"),
             "DicomAet": ORTHANC_AET,
-            "DicomPort": DICOM_PORT,
-            "HttpPort": HTTP_PORT,
+            "DicomPort": dicom_port,
+            "HttpPort": http_port,
             "RemoteAccessAllowed": True,
             "AuthenticationEnabled": False,
             "DicomCheckCalledAet": check_called_aet,
@@ -192,7 +194,7 @@ class Orthanc:
 
     @property
     def url(self) -> str:
-        return f"http://{self.netns.peer_ip}:{HTTP_PORT}"
+        return f"http://{self.netns.peer_ip}:{self.http_port}"
 
     def start(self) -> Orthanc:
         self.process.start()
@@ -202,6 +204,11 @@ class Orthanc:
 
     def stop(self, kill: bool = False) -> None:
         self.process.stop(kill=kill)
+
+    def kill_now(self) -> None:
+        """SIGKILL Orthanc without waiting: its open associations end without release."""
+        if self.process.process is not None:
+            os.killpg(self.process.process.pid, signal.SIGKILL)
 
     def upload(self, files: Iterable[Path]) -> None:
         for path in files:
