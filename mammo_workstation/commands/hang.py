@@ -70,7 +70,7 @@ def _pick_study(studies: list[Study], uid: str | None) -> Study | None:
 
 
 def hanging_json(hanging: Hanging) -> dict[str, Any]:
-    """The hanging as plain data: protocol, reason, candidates and each stage's viewports."""
+    """Convert the hanging to plain data: protocol, reason, candidates and each stage's viewports."""
     prior = hanging.prior
     return {
         "protocol": hanging.protocol.name,

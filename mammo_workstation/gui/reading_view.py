@@ -178,7 +178,7 @@ class ReadingView(QWidget):
         return self.show_stage(0)
 
     def _show_without_protocol(self, study: Study) -> str:
-        """Every protocol failed its required rules and no fallback is installed."""
+        """Hang with the built-in layout, because no installed protocol is eligible."""
         self.hanging = None
         layout = choose_layout(study)
         self.protocol_summary = f"No hanging protocol matched; built-in {layout.name} used"
@@ -398,7 +398,7 @@ class ReadingView(QWidget):
         return f"{self.hanging.protocol.name}, stage {self.stage_index + 1} of {self.stage_count}: {stage.stage.name}"
 
     def _protocol_viewport(self) -> int:
-        """The viewport that shows the protocol and stage: the first one with an image."""
+        """Return the index of the viewport that shows the protocol and stage (the first with an image)."""
         return next((i for i, p in enumerate(self.placements) if p.instance is not None), 0)
 
     def _label_protocol(self) -> None:

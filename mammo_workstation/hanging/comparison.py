@@ -63,7 +63,7 @@ def _fallback_spacing(attributes: Dataset) -> tuple[float, float] | None:
 
 @dataclass(frozen=True)
 class SizedImage:
-    """What same-size scaling needs from one viewport."""
+    """The sizes and pixel spacing of one viewport's image, as same-size scaling needs them."""
 
     displayed_size: tuple[int, int]  # (width, height) in image pixels after rotation
     viewport_size: tuple[int, int]  # (width, height) in screen pixels

@@ -5,7 +5,7 @@ What maps:
 - Hanging Protocol Definition Sequence: Modality becomes a required modality rule (any of
   the items' modalities), Laterality a laterality rule.
 - Image Sets Sequence: an image set whose Time Based Image Sets item has Relative Time 0 is
-  the current study; an ABSTRACT_PRIOR set is the prior, chosen as the n-th prior by its
+  the current study. An ABSTRACT_PRIOR set is the prior, chosen as the n-th prior by its
   Abstract Prior Value. Selectors on Modality narrow the viewports of that image set.
 - Display Sets Sequence: each Display Set Presentation Group becomes a stage. Image boxes
   become grid cells from their Display Environment Spatial Position; STACK and TILED boxes
@@ -79,7 +79,7 @@ def load_dicom_protocol(path: Path) -> Protocol:
     try:
         dataset = pydicom.dcmread(path)
     except (InvalidDicomError, OSError, ValueError) as error:
-        raise ProtocolFileError(str(path), [Problem("", f"cannot read the DICOM file ({error})")]) from None
+        raise ProtocolFileError(str(path), [Problem("", f"failed to read the DICOM file ({error})")]) from None
     sop_class = str(dataset.get("SOPClassUID", ""))
     if sop_class != HANGING_PROTOCOL_STORAGE:
         raise ProtocolFileError(str(path), [Problem(
@@ -262,7 +262,7 @@ def _apply_filter(operation: Dataset, selection: dict[str, Any], state: _Import)
 
 
 def _selector_values(item: Dataset) -> list[str]:
-    """The values of a selector or filter, whichever Selector * Value attribute holds them."""
+    """Return the values of a selector or filter from whichever Selector * Value attribute has them."""
     for keyword in ("SelectorCSValue", "SelectorLOValue", "SelectorSHValue", "SelectorLTValue",
                     "SelectorSTValue", "SelectorUTValue", "SelectorPNValue"):
         if keyword in item:

@@ -18,7 +18,7 @@ PRIOR = "prior"
 
 
 class Justify(StrEnum):
-    """Which viewport edge the image touches horizontally."""
+    """The viewport edge that the image touches horizontally."""
 
     LEFT = "left"
     RIGHT = "right"
@@ -30,7 +30,7 @@ class ImageSelector:
     """Selects an image of a study by laterality and view (with modifiers), or by its UID.
 
     ``modifiers`` must equal the image's View Modifier Code Sequence abbreviations exactly, so
-    a selector for ``RCC`` does not pick the spot-compression ``RCC S``; ``any_modifiers``
+    a selector for ``RCC`` does not pick the spot-compression ``RCC S``. ``any_modifiers``
     drops that test. ``modality`` and ``series_description`` (a case-insensitive regular
     expression) narrow the choice for non-mammography images.
     """
@@ -69,7 +69,7 @@ class ViewportSpec:
     ``orientation`` is the Patient Orientation the image must show on screen (row direction,
     column direction); None shows mammograms by IHE MAMMO and other images as stored.
     ``mirror`` flips the image left-right after that orientation. Viewports with the same
-    ``sync_group`` follow each other's pan, zoom or window as the stage's sync groups say.
+    ``sync_group`` follow each other's pan, zoom or window, as the stage's sync groups define.
     ``stack`` shows every image and frame of the selected image's series, one at a time.
     """
 
@@ -105,8 +105,8 @@ class Slice:
 class Placement:
     """The image chosen for a viewport (None when the study lacks it) and its display transform.
 
-    ``slices`` holds the frames a stack viewport steps through, in display order; it is empty
-    for a viewport that shows one image.
+    ``slices`` contains the frames a stack viewport steps through, in display order. It is
+    empty for a viewport that shows one image.
     """
 
     spec: ViewportSpec
@@ -116,7 +116,7 @@ class Placement:
 
 
 def mammography_orientation(laterality: Laterality, view: str) -> tuple[str, str]:
-    """The on-screen Patient Orientation IHE MAMMO asks for (row direction, column direction).
+    """Return the on-screen Patient Orientation IHE MAMMO requires (row direction, column direction).
 
     Right images face right (chest wall at the right edge) and left images face left, so the
     two breasts meet back to back at the centre line. Cranio-caudal views show the lateral
@@ -195,7 +195,7 @@ def place(
 
 
 def transform_for(spec: ViewportSpec, instance: Instance) -> DisplayTransform:
-    """The rotation and flip that show ``instance`` as ``spec`` asks, mirror included."""
+    """Compute the rotation and flip that show ``instance`` as ``spec`` requests, mirror included."""
     target = spec.orientation
     if target is None and instance.modality == "MG" and instance.view is not None and instance.laterality in (
         Laterality.RIGHT,
@@ -219,7 +219,7 @@ def _stack_slices(chosen: Instance, instances: Sequence[Instance]) -> tuple[Slic
 
 
 def choose_layout(study: Study) -> Layout:
-    """The layout for a study: screening 4-up for mammography, else a grid of its images."""
+    """Choose the built-in layout for a study: screening 4-up for mammography, else a grid of its images."""
     instances = [i for i in study.instances if i.has_pixel_data]
     if any(i.modality == "MG" for i in instances):
         return SCREENING_4UP

@@ -1,7 +1,7 @@
 """Score hanging protocols against a study, choose the prior, and hang every stage.
 
-Matching never raises on an unexpected study: a rule that cannot be tested fails with a
-reason. Each rule's result is kept so the reading view and ``hang`` can explain the choice.
+A rule that cannot be tested on an unexpected study fails with a reason instead of raising.
+Each rule's result is kept, so the reading view and ``hang`` can explain the choice.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def _displayable(study: Study) -> list[Instance]:
 
 
 def months_before(date: dt.date, months: int) -> dt.date:
-    """The same day ``months`` calendar months earlier, clamped to the month's last day."""
+    """Go back ``months`` calendar months from ``date``, clamping to the month's last day."""
     total = date.year * 12 + date.month - 1 - months
     year, month = divmod(total, 12)
     month += 1
@@ -108,7 +108,7 @@ def months_before(date: dt.date, months: int) -> dt.date:
 
 
 def older_studies(collection: StudyCollection, current: Study) -> list[Study]:
-    """The patient's displayable studies dated before ``current``, newest first.
+    """List the patient's displayable studies dated before ``current``, newest first.
 
     A study without a Study Date, or a current study without one, has no place in time, so
     no prior is found for it.
@@ -148,7 +148,7 @@ def describe_policy(policy: PriorPolicy) -> str:
 
 
 def evaluate_rule(rule: Rule, studies: dict[str, Study | None]) -> RuleResult:
-    """Test one rule; an unexpected value makes the rule fail with a reason, never raise."""
+    """Test one rule. A regex, type or value error makes the rule fail with a reason."""
     study = studies.get(rule.study)
     if rule.kind is RuleKind.STUDY_PRESENT:
         if study is None:
@@ -225,7 +225,7 @@ def _subject(rule: Rule) -> str:
 
 
 def describe_rule(rule: Rule) -> str:
-    """A short text for a rule: its description, or one built from its kind and values."""
+    """Describe a rule in a few words: its description, or text built from its kind and values."""
     if rule.description:
         return rule.description
     if rule.kind is RuleKind.STUDY_PRESENT:
@@ -249,13 +249,13 @@ def score(protocol: Protocol, collection: StudyCollection, current: Study) -> Ca
 
 
 def rank(protocols: Iterable[Protocol], collection: StudyCollection, current: Study) -> list[Candidate]:
-    """Every protocol scored, best first: eligible, then score, priority and name (A to Z)."""
+    """Score every protocol and sort best first: eligible, then score, priority and name (A to Z)."""
     candidates = [score(p, collection, current) for p in protocols]
     return sorted(candidates, key=lambda c: c.sort_key())
 
 
 def explain(candidate: Candidate, chosen_by_name: bool = False) -> str:
-    """One line saying why this protocol was chosen."""
+    """Explain in one line why this protocol was chosen."""
     passed = [describe_rule(r.rule) for r in candidate.results if r.passed]
     failed = [describe_rule(r.rule) for r in candidate.results if not r.passed]
     head = "chosen by name" if chosen_by_name else f"score {candidate.score:g}"

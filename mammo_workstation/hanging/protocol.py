@@ -14,7 +14,7 @@ from mammo_workstation.hanging.layout import CURRENT, Layout
 
 
 class RuleKind(StrEnum):
-    """What a match rule tests. Image-level kinds test each displayable image of the study."""
+    """The test a match rule applies. Image-level kinds test each displayable image of the study."""
 
     MODALITY = "modality"  # Modality (0008,0060) of an image is one of ``values``
     LATERALITY = "laterality"  # Image Laterality (0020,0062) is one of ``values``
@@ -36,7 +36,7 @@ COUNT_KINDS = frozenset({RuleKind.IMAGE_COUNT, RuleKind.LATERALITY_COUNT})
 
 
 class RuleMode(StrEnum):
-    """How an image-level rule combines its images."""
+    """The way an image-level rule combines the results of its images."""
 
     ANY = "any"  # at least one image passes
     ALL = "all"  # every image passes (and there is at least one)
@@ -65,7 +65,7 @@ class Rule:
 
 
 class PriorSelection(StrEnum):
-    """How the prior image set is chosen among the patient's older studies."""
+    """The policy that chooses the prior image set among the patient's older studies."""
 
     MOST_RECENT = "most_recent"  # the newest study dated before the current one
     NTH = "nth"  # the n-th study before the current one, newest first (1 = most recent)
@@ -86,7 +86,7 @@ class SyncProperty(StrEnum):
 
 
 class StageContent(StrEnum):
-    """Where a stage's viewports come from."""
+    """The source of a stage's viewports."""
 
     FIXED = "fixed"  # the viewports listed in the protocol
     EXTRA_IMAGES = "extra_images"  # one viewport per current image no fixed stage showed

@@ -235,14 +235,14 @@ def _orientation_problem(value: Any) -> str | None:
 
 
 def as_list(value: str | list[str] | None) -> tuple[str, ...]:
-    """A string or an array of strings from a validated file, as a tuple."""
+    """Return a string or an array of strings from a validated file as a tuple."""
     if value is None:
         return ()
     return (value,) if isinstance(value, str) else tuple(value)
 
 
 def json_schema() -> dict[str, Any]:
-    """The file format as a JSON Schema (draft 2020-12) document, for editors and linters."""
+    """Describe the file format as a JSON Schema (draft 2020-12) document, for editors and linters."""
     schema = _table_schema(PROTOCOL)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "mammo_workstation hanging protocol"

@@ -53,7 +53,7 @@ def load_protocol_file(path: Path) -> Protocol:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise ProtocolFileError(str(path), [Problem("", f"cannot read the file ({error})")]) from None
+        raise ProtocolFileError(str(path), [Problem("", f"failed to read the file ({error})")]) from None
     return parse_protocol(text, str(path))
 
 

@@ -26,11 +26,14 @@ def test_definition_and_image_sets_map(neuro_path: Path) -> None:
     dataset = pydicom.dcmread(neuro_path)
     assert protocol.name == dataset.HangingProtocolName
     modality = protocol.rules[0]
-    assert modality.kind is RuleKind.MODALITY and modality.required
+    assert modality.kind is RuleKind.MODALITY
+    assert modality.required
     assert set(modality.values) == {item.Modality for item in dataset.HangingProtocolDefinitionSequence}
-    assert protocol.priors.selection is PriorSelection.NTH and protocol.priors.n == 1
+    assert protocol.priors.selection is PriorSelection.NTH
+    assert protocol.priors.n == 1
     assert protocol.description.startswith(dataset.HangingProtocolDescription)
-    assert "not mapped" in protocol.description and "reformatting MPR" in protocol.description
+    assert "not mapped" in protocol.description
+    assert "reformatting MPR" in protocol.description
 
 
 def test_presentation_groups_become_stages(neuro_path: Path) -> None:

@@ -83,7 +83,8 @@ def test_candidates_explain_rules(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_empty_folder_and_schema(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, _, err = _hang(capsys, str(tmp_path), "--json")
-    assert code == 1 and "no displayable images found" in err
+    assert code == 1
+    assert "no displayable images found" in err
     assert main(["hang", "--schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
     assert "stages" in schema["properties"]

@@ -80,7 +80,8 @@ def test_view_modifier_rule_on_spot_view(demo2: StudyCollection) -> None:
     assert evaluate_rule(Rule(RuleKind.VIEW_MODIFIER, ("S",)), studies).passed
     assert evaluate_rule(Rule(RuleKind.VIEW, ("CC",), modifiers=("S",)), studies).passed
     missing = evaluate_rule(Rule(RuleKind.STUDY_PRESENT, study=PRIOR), studies)
-    assert not missing.passed and missing.detail == "no prior study found"
+    assert not missing.passed
+    assert missing.detail == "no prior study found"
     assert not evaluate_rule(Rule(RuleKind.MODALITY, ("MG",), study=PRIOR), studies).passed
 
 
@@ -181,7 +182,8 @@ def test_missing_image_leaves_labelled_empty_viewport(tmp_path: Path) -> None:
     first, extra = hanging.stages
     rcc, lmlo = first.placements
     assert rcc.instance is not None and rcc.instance.sop_instance_uid == _uid(tmp_path / "RCC.dcm")
-    assert lmlo.instance is None and lmlo.spec.label == "LMLO"
+    assert lmlo.instance is None
+    assert lmlo.spec.label == "LMLO"
     assert sorted(p.instance.sop_instance_uid for p in extra.placements if p.instance) == sorted(
         _uid(tmp_path / n) for n in ("LCC.dcm", "RMLO.dcm"))
 

@@ -92,15 +92,20 @@ def test_full_example_parses() -> None:
     assert protocol.priors.selection is PriorSelection.MONTHS_OLDER
     assert protocol.priors.months == 18
     modality, view, count = protocol.rules
-    assert modality.values == ("MG",) and modality.required and modality.weight == 10
-    assert view.kind is RuleKind.VIEW and view.modifiers == ("S",) and view.mode is RuleMode.ALL
+    assert modality.values == ("MG",)
+    assert modality.required
+    assert modality.weight == 10
+    assert view.kind is RuleKind.VIEW
+    assert view.modifiers == ("S",)
+    assert view.mode is RuleMode.ALL
     assert view.study == "prior"
     assert (count.minimum, count.maximum) == (2, 8)
     pair, rest = protocol.stages
     assert pair.same_size
     assert pair.sync_groups == {"both": frozenset(SyncProperty)}
     first, second = pair.layout.viewports
-    assert first.selector.laterality is Laterality.RIGHT and first.selector.view == "CC"
+    assert first.selector.laterality is Laterality.RIGHT
+    assert first.selector.view == "CC"
     assert first.orientation == ("P", "L"), "IHE MAMMO default for a right CC"
     assert first.justify is Justify.RIGHT
     assert first.label == "RCC"
@@ -108,7 +113,8 @@ def test_full_example_parses() -> None:
     assert (second.study, second.mirror, second.orientation) == ("prior", True, ("A", "F"))
     assert second.justify is Justify.CENTER
     assert second.label == "old LMLO mag"
-    assert rest.content is StageContent.EXTRA_IMAGES and rest.max_viewports == 4
+    assert rest.content is StageContent.EXTRA_IMAGES
+    assert rest.max_viewports == 4
 
 
 @pytest.mark.parametrize(
@@ -147,7 +153,8 @@ def test_invalid_image_lists_views_and_modifiers() -> None:
     problems = _problems(FULL.replace('image = "RCC"', 'image = "RXX"'))
     assert len(problems) == 1
     assert problems[0].startswith("line 39, stages[0].viewports[0].image: invalid image 'RXX'")
-    assert "MLO" in problems[0] and "for example 'RCC'" in problems[0]
+    assert "MLO" in problems[0]
+    assert "for example 'RCC'" in problems[0]
 
 
 def test_unknown_and_missing_keys() -> None:
