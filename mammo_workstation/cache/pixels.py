@@ -1,11 +1,12 @@
 """Decoded stored values kept on disk, so that an image opened again skips its slow decoder.
 
 Each frame is one file under ``cache_dir() / "pixels"``, named by SOP Instance UID and frame
-number. Grayscale frames of up to 16 bits are stored as lossless HTJ2K (OpenJPH through
-imagecodecs). On a 4500 x 2900 mammogram that decodes in about 50 ms, against 600 ms or more
-for a JPEG 2000 original, and takes about a third of the raw size. Other frames (RGB, 32-bit) are stored
-raw. Every file starts with a small JSON header giving the shape, dtype, Bits Stored and
-signedness, so a file that does not match the dataset it is read for is ignored.
+number. By default the stored values are kept raw: four 4500 x 2900 mammograms read back in
+20 to 50 ms on two cores from the page cache (2026-12, ``benchmarks``). Lossless HTJ2K
+(OpenJPH through imagecodecs) takes a third of the space but about 50 ms an image to decode on
+an idle core, and several times that on a busy one. Every file starts with a small JSON header
+giving the encoding, shape, dtype, Bits Stored and signedness, so a file that does not match
+the dataset it is read for is ignored.
 
 Files are written under a temporary name and renamed, so a reader never sees half a file.
 This module works without Qt and uses none of the other modules of this package.
@@ -21,6 +22,7 @@ import re
 import struct
 import tempfile
 import uuid
+from io import BufferedReader
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +35,7 @@ logger = logging.getLogger(__name__)
 _MAGIC = b"MWPX1\n"
 _HEADER_LENGTH = struct.Struct("<I")
 _UID_PATTERN = re.compile(r"^[0-9]+(\.[0-9]+)*$")
-DEFAULT_QUOTA_BYTES = 8 << 30  # about 110 four-view exams of 4500 x 2900 images as HTJ2K
+DEFAULT_QUOTA_BYTES = 8 << 30  # about 75 four-view exams of 4500 x 2900 images, raw
 
 
 def default_root() -> Path:
@@ -56,9 +58,13 @@ class PixelCache:
     processes; the last complete write of a frame wins.
     """
 
-    def __init__(self, root: Path | None = None, quota_bytes: int = DEFAULT_QUOTA_BYTES) -> None:
+    def __init__(self, root: Path | None = None, quota_bytes: int = DEFAULT_QUOTA_BYTES,
+                 compression: str = "raw") -> None:
+        if compression not in ("raw", "htj2k"):
+            raise ValueError(f"invalid pixel cache compression {compression!r}; expected 'raw' or 'htj2k'")
         self.root = root if root is not None else default_root()
         self.quota_bytes = quota_bytes
+        self.compression = compression  # for new files; both kinds are read
 
     def path_of(self, sop_instance_uid: str, frame: int = 0) -> Path:
         return self.root / file_name(sop_instance_uid, frame)
@@ -71,14 +77,13 @@ class PixelCache:
         """Return the cached frame, or None when it is missing, unreadable or of another shape."""
         path = self.path_of(sop_instance_uid, frame)
         try:
-            data = path.read_bytes()
+            with path.open("rb") as stream:
+                decoded = _read(stream)
         except FileNotFoundError:
             return None
         except OSError as error:
             logger.warning("Cannot read the cached pixels %s (%s); decoding the file instead", path, error)
             return None
-        try:
-            decoded = _unpack(data)
         except (ValueError, KeyError, RuntimeError) as error:
             logger.warning("Ignoring the invalid cached pixels %s (%s)", path, error)
             return None
@@ -93,7 +98,7 @@ class PixelCache:
         """Write ``decoded`` atomically and return its path; raises OSError when the disk fails."""
         path = self.path_of(sop_instance_uid, frame)
         self.root.mkdir(parents=True, exist_ok=True)
-        payload = _pack(decoded)
+        payload = _pack(decoded, self.compression)
         descriptor, temporary = tempfile.mkstemp(dir=self.root, prefix=".incoming-", suffix=".tmp")
         try:
             with os.fdopen(descriptor, "wb") as stream:
@@ -133,9 +138,9 @@ def _touch(path: Path) -> None:
         os.utime(path)
 
 
-def _pack(decoded: DecodedFrame) -> bytes:
+def _pack(decoded: DecodedFrame, compression: str) -> bytes:
     pixels = np.ascontiguousarray(decoded.pixels)
-    encoding = "htj2k" if _htj2k_suits(pixels) else "raw"
+    encoding = "htj2k" if compression == "htj2k" and _htj2k_suits(pixels) else "raw"
     if encoding == "htj2k":
         import imagecodecs
 
@@ -159,21 +164,22 @@ def _htj2k_suits(pixels: np.ndarray) -> bool:
     return pixels.ndim == 2 and pixels.dtype.kind in "iu" and pixels.dtype.itemsize <= 2
 
 
-def _unpack(data: bytes) -> DecodedFrame:
-    if not data.startswith(_MAGIC):
+def _read(stream: BufferedReader) -> DecodedFrame:
+    if stream.read(len(_MAGIC)) != _MAGIC:
         raise ValueError("not a pixel cache file")
-    start = len(_MAGIC) + _HEADER_LENGTH.size
-    (length,) = _HEADER_LENGTH.unpack_from(data, len(_MAGIC))
-    header = json.loads(data[start : start + length])
-    body = memoryview(data)[start + length :]
+    (length,) = _HEADER_LENGTH.unpack(stream.read(_HEADER_LENGTH.size))
+    header = json.loads(stream.read(length))
     shape = tuple(int(n) for n in header["shape"])
     dtype = np.dtype(header["dtype"])
     if header["encoding"] == "htj2k":
         import imagecodecs
 
-        pixels = np.asarray(imagecodecs.htj2k_decode(bytes(body)))
+        pixels = np.asarray(imagecodecs.htj2k_decode(stream.read()))
     elif header["encoding"] == "raw":
-        pixels = np.frombuffer(bytearray(body), dtype=dtype).reshape(shape)  # writable, like a decode
+        # Read straight into the array: one copy from the page cache, and the array is writable.
+        pixels = np.empty(shape, dtype=dtype)
+        if stream.readinto(pixels.data.cast("B")) != pixels.nbytes:
+            raise ValueError("the file is truncated")
     else:
         raise ValueError(f"unknown encoding {header['encoding']!r}")
     if pixels.shape != shape or pixels.dtype != dtype:
