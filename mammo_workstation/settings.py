@@ -75,8 +75,9 @@ class LocalAE:
     """Our own application entity: the calling AE title and the Storage SCP that receives."""
 
     ae_title: str = "MAMMOWS"
-    # 0 disables the Storage SCP (C-GET still works).
-    port: int = 11112
+    # Port of the Storage SCP that receives C-MOVE sub-operations; 0 leaves it off, so a fresh
+    # install opens no listening socket until the user enables it (C-GET works without it).
+    port: int = 0
     bind_address: str = "0.0.0.0"
     # Calling AE titles the Storage SCP accepts; empty accepts any.
     allowed_calling_ae_titles: list[str] = field(default_factory=list)

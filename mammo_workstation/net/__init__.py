@@ -5,6 +5,7 @@ functions on worker threads.
 """
 
 from mammo_workstation.net.association import CallingAE, parse_node_spec
+from mammo_workstation.net.cancel import CancelToken
 from mammo_workstation.net.echo import EchoResult, echo
 from mammo_workstation.net.priors import (
     PriorFetch,
@@ -24,7 +25,6 @@ from mammo_workstation.net.query import (
 from mammo_workstation.net.retrieve import (
     C_GET,
     C_MOVE,
-    CancelToken,
     RetrieveProgress,
     RetrieveResult,
     retrieve_study,

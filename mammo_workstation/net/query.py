@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from pydicom.charset import convert_encodings
@@ -19,6 +19,7 @@ from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
 from mammo_workstation.net.association import CallingAE, make_ae, open_association, peer_of
+from mammo_workstation.net.cancel import CancelToken
 from mammo_workstation.net.contexts import STUDY_ROOT_FIND
 from mammo_workstation.net.status import (
     PENDING,
@@ -154,7 +155,7 @@ def _date_range_value(start: dt.date | None, end: dt.date | None) -> str:
 
 
 def find_studies(node: RemoteNode, query: StudyQuery, calling: CallingAE,
-                 cancel: Callable[[], bool] | None = None) -> list[StudyResult]:
+                 cancel: CancelToken | None = None) -> list[StudyResult]:
     """Run a STUDY-level C-FIND and return the matches, newest first."""
     results = []
     for reply in _find(node, study_identifier(query), calling, cancel):
@@ -218,7 +219,7 @@ def find_instances(node: RemoteNode, study_uid: str, series_uid: str,
 
 
 def _find(node: RemoteNode, identifier: Dataset, calling: CallingAE,
-          cancel: Callable[[], bool] | None = None) -> Iterator[Dataset]:
+          cancel: CancelToken | None = None) -> Iterator[Dataset]:
     peer = peer_of(node)
     ae = make_ae(calling)
     ae.add_requested_context(STUDY_ROOT_FIND)
@@ -237,7 +238,7 @@ def _find(node: RemoteNode, identifier: Dataset, calling: CallingAE,
                 if reply is not None:
                     count += 1
                     yield decode_reply(reply, peer_name=str(peer))
-                if cancel is not None and cancel():
+                if cancel is not None and cancel.cancelled:
                     assoc.send_c_cancel(1, None)
                     assoc.abort()
                     raise OperationCancelledError("C-FIND was cancelled.", peer)

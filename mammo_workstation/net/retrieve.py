@@ -22,6 +22,7 @@ from pynetdicom.association import Association
 
 from mammo_workstation.cache.store import Batch, CacheStore
 from mammo_workstation.net.association import CallingAE, make_ae, open_association, peer_of
+from mammo_workstation.net.cancel import CancelToken
 from mammo_workstation.net.contexts import STUDY_ROOT_GET, STUDY_ROOT_MOVE, get_contexts
 from mammo_workstation.net.query import find_instances
 from mammo_workstation.net.status import (
@@ -45,38 +46,6 @@ C_MOVE = "C-MOVE"
 C_GET = "C-GET"
 # After a C-CANCEL, how long the PACS gets to send its final response before we abort, in s.
 CANCEL_GRACE_S = 5.0
-
-
-class CancelToken:
-    """Set from any thread to stop a retrieve; the retrieve sends C-CANCEL at once."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-        self._callbacks: list[Callable[[], None]] = []
-        self._lock = threading.Lock()
-
-    def cancel(self) -> None:
-        with self._lock:
-            self._event.set()
-            callbacks = list(self._callbacks)
-        for callback in callbacks:
-            callback()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
-
-    def on_cancel(self, callback: Callable[[], None]) -> None:
-        with self._lock:
-            self._callbacks.append(callback)
-            already = self._event.is_set()
-        if already:
-            callback()
-
-    def remove(self, callback: Callable[[], None]) -> None:
-        with self._lock:
-            if callback in self._callbacks:
-                self._callbacks.remove(callback)
 
 
 @dataclass
