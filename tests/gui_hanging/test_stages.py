@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pydicom
@@ -149,3 +150,28 @@ def test_user_protocol_reloads_without_restart(main_window, qtbot, tmp_path, mon
             'viewports = [{ row = 0, column = 0, image = "RCC" }]\n', encoding="utf-8")
     assert view.hanging.protocol.description == "mine"
     assert [p.spec.label for p in view.placements] == ["RCC"]
+
+
+def test_window_follows_its_sync_group(main_window, qtbot, tmp_path, monkeypatch) -> None:
+    user = tmp_path / "config"
+    (user / "protocols").mkdir(parents=True)
+    (user / "protocols" / "window.toml").write_text(
+        'name = "Window pair"\n[[rules]]\nkind = "modality"\nvalues = ["MG"]\nweight = 100\n[[stages]]\nname = "CC pair"\nrows = 1\ncolumns = 3\n'
+        'sync_groups = { cc = ["window"] }\nviewports = [\n'
+        '  { row = 0, column = 0, image = "RCC", sync_group = "cc" },\n'
+        '  { row = 0, column = 1, image = "LCC", sync_group = "cc" },\n'
+        '  { row = 0, column = 2, image = "RMLO" },\n]\n', encoding="utf-8")
+    monkeypatch.setenv("MAMMO_WORKSTATION_CONFIG_DIR", str(user))
+    view, summary = _open(main_window, qtbot, DEMO_CURRENT)
+    assert "Protocol Window pair chosen" in summary
+    rcc, lcc, rmlo = view.viewports
+    unsynced = rmlo.pipeline.window
+    window = dataclasses.replace(rcc.pipeline.window, center=12345.0, width=2345.0)
+    rcc.set_pipeline(rcc.pipeline.with_window(window))
+    assert (lcc.pipeline.window.center, lcc.pipeline.window.width) == (12345.0, 2345.0)
+    assert rmlo.pipeline.window == unsynced, "outside the sync group"
+    camera = lcc.camera
+    qtbot.mousePress(rcc, Qt.MouseButton.LeftButton, pos=QPoint(100, 100))
+    qtbot.mouseMove(rcc, QPoint(130, 110))
+    qtbot.mouseRelease(rcc, Qt.MouseButton.LeftButton, pos=QPoint(130, 110))
+    assert lcc.camera == camera, "the group shares the window only"
