@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QFileSystemWatcher, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QWheelEvent
-from PySide6.QtWidgets import QGridLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QMenu, QWidget
 
 from mammo_workstation.dicom.model import Instance, Patient, Study, StudyCollection
 from mammo_workstation.gui.loading import BackgroundLoader
@@ -28,7 +28,7 @@ from mammo_workstation.hanging.comparison import (
 )
 from mammo_workstation.hanging.layout import CURRENT, Layout, Placement, choose_layout, place
 from mammo_workstation.hanging.library import ProtocolLibrary
-from mammo_workstation.hanging.matching import Hanging, HungStage, choose
+from mammo_workstation.hanging.matching import Hanging, HungStage, choose, describe_rule
 from mammo_workstation.hanging.protocol import SyncProperty
 from mammo_workstation.pipeline.image import DisplayImage
 from mammo_workstation.render.camera import Camera
@@ -128,6 +128,9 @@ class ReadingView(QWidget):
         loader.image_loaded.connect(self._on_image_loaded)
         loader.image_failed.connect(self._on_image_failed)
         self.actions_for_menu = self._create_actions()
+        # The main window adds this to its View menu; it lists the candidates of the shown study.
+        self.protocol_menu = QMenu("Hanging &protocol", self)
+        self.protocol_menu.aboutToShow.connect(self._fill_protocol_menu)
         self._watcher = QFileSystemWatcher(self)
         self._watcher.directoryChanged.connect(self._on_protocol_files_changed)
         self._watcher.fileChanged.connect(self._on_protocol_files_changed)
@@ -225,6 +228,29 @@ class ReadingView(QWidget):
         if self.library.reload_if_changed():
             self._rehang()
         self._watch_protocol_folders()
+
+    def use_protocol(self, name: str) -> str:
+        """Hang the shown study again with the protocol called ``name``; returns a status line."""
+        if self.hanging is None or self._collection is None:
+            return self.protocol_summary
+        return self.show_study(self._collection, self.hanging.current, name)
+
+    def _fill_protocol_menu(self) -> None:
+        """List every candidate: eligible ones first, the others disabled with their failed rules."""
+        self.protocol_menu.clear()
+        if self.hanging is None:
+            self.protocol_menu.addAction("No study shown").setEnabled(False)
+            return
+        for candidate in self.hanging.candidates:
+            name = candidate.protocol.name
+            action = self.protocol_menu.addAction(f"{name} (score {candidate.score:g})")
+            action.setCheckable(True)
+            action.setChecked(name == self.hanging.protocol.name)
+            action.setEnabled(candidate.eligible)
+            failed = [describe_rule(r.rule) for r in candidate.results if r.rule.required and not r.passed]
+            action.setToolTip("failed: " + "; ".join(failed) if failed else candidate.protocol.description)
+            action.triggered.connect(lambda _checked=False, n=name: self.use_protocol(n))
+        self.protocol_menu.setToolTipsVisible(True)
 
     def _rehang(self) -> None:
         if self.hanging is None or self._collection is None:

@@ -258,7 +258,7 @@ def explain(candidate: Candidate, chosen_by_name: bool = False) -> str:
     """Explain in one line why this protocol was chosen."""
     passed = [describe_rule(r.rule) for r in candidate.results if r.passed]
     failed = [describe_rule(r.rule) for r in candidate.results if not r.passed]
-    head = "chosen by name" if chosen_by_name else f"score {candidate.score:g}"
+    head = "requested by name" if chosen_by_name else f"score {candidate.score:g}"
     parts = [head]
     if passed:
         parts.append("passed: " + "; ".join(passed))

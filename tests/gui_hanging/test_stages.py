@@ -175,3 +175,15 @@ def test_window_follows_its_sync_group(main_window, qtbot, tmp_path, monkeypatch
     qtbot.mouseMove(rcc, QPoint(130, 110))
     qtbot.mouseRelease(rcc, Qt.MouseButton.LeftButton, pos=QPoint(130, 110))
     assert lcc.camera == camera, "the group shares the window only"
+
+
+def test_protocol_menu_switches_protocol(demo_view, qtbot) -> None:
+    demo_view._fill_protocol_menu()
+    actions = {a.text().split(" (score")[0]: a for a in demo_view.protocol_menu.actions()}
+    assert actions["MG screening with prior"].isChecked()
+    assert not actions["CT and MR stacks"].isEnabled()
+    assert "failed: Modality CT/MR" in actions["CT and MR stacks"].toolTip()
+    with qtbot.waitSignal(demo_view.protocol_chosen, timeout=10_000) as chosen:
+        actions["MG screening"].trigger()
+    assert chosen.args[0].startswith("Protocol MG screening chosen: requested by name")
+    assert demo_view.hanging.protocol.name == "MG screening"

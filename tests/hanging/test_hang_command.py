@@ -65,7 +65,7 @@ def test_protocol_by_name(capsys: pytest.CaptureFixture[str]) -> None:
     code, result, _ = _hang(capsys, str(DEMO_DIR), "--protocol", "MG screening", "--json")
     assert code == 0
     assert result["protocol"] == "MG screening"
-    assert result["reason"].startswith("chosen by name")
+    assert result["reason"].startswith("requested by name")
     code, _, err = _hang(capsys, str(DEMO_DIR), "--protocol", "Nope", "--json")
     assert code == 1
     assert "no protocol called 'Nope'; available: CT and MR stacks" in err

@@ -166,7 +166,7 @@ def test_scoring_prefers_eligible_then_score_then_priority(demo: StudyCollection
     assert hanging is not None and hanging.protocol.name == "tie"
     assert hanging.reason.startswith("score 7, passed: Modality MG")
     forced = choose(protocols, demo, demo.studies[0], name="ct")
-    assert forced is not None and forced.reason.startswith("chosen by name")
+    assert forced is not None and forced.reason.startswith("requested by name")
     assert choose(protocols, demo, demo.studies[0], name="absent") is None
 
 
