@@ -32,3 +32,21 @@ def _isolated_user_folders(tmp_path_factory: pytest.TempPathFactory) -> None:
         ("MAMMO_WORKSTATION_SITE_DIR", "site"),
     ):
         os.environ.setdefault(variable, str(root / name))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_qapplication() -> None:
+    """Create the one QApplication first, with the OpenGL 3.3 default format.
+
+    Qt allows one application object per process. A test that made a bare QGuiApplication
+    first would make every later QWidget abort the process, so the widget-capable
+    QApplication is made before any test runs, on a private Xvfb when no display is set.
+    """
+    from mammo_workstation.render.xvfb import ensure_display
+
+    ensure_display()
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        return  # Tests that need Qt skip through their own fixtures.
+    from mammo_workstation.gui.app import create_application
+
+    create_application()
