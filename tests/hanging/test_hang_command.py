@@ -88,3 +88,17 @@ def test_empty_folder_and_schema(capsys: pytest.CaptureFixture[str], tmp_path: P
     assert main(["hang", "--schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
     assert "stages" in schema["properties"]
+
+
+def test_flip_for_image_stored_facing_the_wrong_way(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    for name in ("LCC.dcm", "RMLO.dcm", "LMLO.dcm"):
+        (tmp_path / name).write_bytes((DEMO_CURRENT / name).read_bytes())
+    flipped = pydicom.dcmread(DEMO_CURRENT / "RCC.dcm")
+    flipped.PatientOrientation = ["A", "L"]  # rows run toward anterior: the chest wall is on the left
+    flipped.save_as(tmp_path / "RCC.dcm")
+    code, result, _ = _hang(capsys, str(tmp_path), "--json")
+    assert code == 0
+    rcc = result["stages"][0]["viewports"][0]
+    assert rcc["sop_instance_uid"] == str(flipped.SOPInstanceUID)
+    assert rcc["flip_horizontal"] is True
+    assert rcc["rotation"] == 0
