@@ -27,7 +27,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--protocol", metavar="NAME", help="use the protocol called NAME instead of the best match")
     parser.add_argument("--study", metavar="UID", help="hang the study with this Study Instance UID "
                         "instead of the newest one")
-    parser.add_argument("--json", action="store_true", help="print JSON (the only format for now)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a text summary")
     parser.add_argument("--schema", action="store_true",
                         help="print the JSON Schema of protocol files and exit")
     parser.set_defaults(handler=run)
@@ -58,8 +58,26 @@ def run(args: argparse.Namespace) -> int:
             print(f"hang: no protocol matches this study and no fallback is installed; loaded: {names}",
                   file=sys.stderr)
         return 1
-    print(json.dumps(hanging_json(hanging), indent=2))
+    if args.json:
+        print(json.dumps(hanging_json(hanging), indent=2))
+    else:
+        print(hanging_text(hanging))
     return 0
+
+
+def hanging_text(hanging: Hanging) -> str:
+    """Summarize the hanging for people: protocol, reason, then one line per viewport."""
+    lines = [f"Protocol: {hanging.protocol.name} ({hanging.protocol.source})", f"Reason: {hanging.reason}"]
+    for number, stage in enumerate(hanging.stages, start=1):
+        lines.append(f"Stage {number}: {stage.stage.name} ({stage.layout.rows} x {stage.layout.columns})")
+        for placement in stage.placements:
+            instance = placement.instance
+            shown = "empty"
+            if instance is not None:
+                flip = "yes" if placement.transform.flip_horizontal else "no"
+                shown = f"{instance.path.name} {instance.sop_instance_uid} rotation {placement.transform.rotation} flip {flip}"
+            lines.append(f"  [{placement.spec.row},{placement.spec.column}] {placement.spec.label}: {shown}")
+    return "\n".join(lines)
 
 
 def _pick_study(studies: list[Study], uid: str | None) -> Study | None:

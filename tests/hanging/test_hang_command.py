@@ -102,3 +102,11 @@ def test_flip_for_image_stored_facing_the_wrong_way(capsys: pytest.CaptureFixtur
     assert rcc["sop_instance_uid"] == str(flipped.SOPInstanceUID)
     assert rcc["flip_horizontal"] is True
     assert rcc["rotation"] == 0
+
+
+def test_text_summary_without_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["hang", str(DEMO_CURRENT)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("Protocol: MG screening (")
+    assert lines[2] == "Stage 1: Current 4-up (2 x 2)"
+    assert lines[3] == f"  [0,0] RCC: RCC.dcm {_header(DEMO_CURRENT / 'RCC.dcm').SOPInstanceUID} rotation 0 flip no"
