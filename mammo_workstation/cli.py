@@ -65,8 +65,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _configure_logging(verbosity: int) -> None:
-    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    levels = {0: logging.WARNING, 1: logging.INFO}
+    logging.basicConfig(level=levels.get(verbosity, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
+    if verbosity < 2:
+        # pydicom logs each failed decoder plugin with a traceback; our own message names the
+        # file and the cause, so its log only shows with -vv.
+        logging.getLogger("pydicom").setLevel(logging.CRITICAL)
 
 
 if __name__ == "__main__":

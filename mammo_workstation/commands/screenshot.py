@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"screenshot: stage {args.stage} was not shown within {args.timeout:.0f} s", file=sys.stderr)
             return 1
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    if not capture_widget(window).save(str(args.out), b"PNG"):  # type: ignore[arg-type]
+    if not capture_widget(window).save(str(args.out), "PNG"):  # type: ignore[call-overload]
         print(f"screenshot: cannot write {args.out}", file=sys.stderr)
         return 1
     window.close()  # type: ignore[attr-defined]

@@ -85,6 +85,9 @@ def test_left_drag_pans_and_right_drag_windows(demo_window, qtbot) -> None:
 
 
 def test_keys_fit_one_to_one_invert_and_presets(demo_window, qtbot) -> None:
+    # Window shortcuts fire only in the active window; Xvfb has no window manager to give focus.
+    demo_window.activateWindow()
+    qtbot.waitUntil(demo_window.isActiveWindow, timeout=5000)
     views = demo_window.reading_view.viewports
     qtbot.keyClick(demo_window, Qt.Key.Key_O)
     assert all(v.camera.scale == pytest.approx(1.0) for v in views)
