@@ -55,9 +55,12 @@ class MainWindow(QMainWindow):
         self._problems_dock.hide()
         self.loader.scanned.connect(self._on_scanned)
         self.reading_view.image_failed.connect(self._on_image_failed)
+        self.reading_view.status_changed.connect(self.statusBar().showMessage)
+        self.reading_view.protocol_chosen.connect(self._on_protocol_chosen)
         self._build_menus()
         self.statusBar().showMessage(renderer_note)
         self.renderer_note = renderer_note
+        self.protocol_summary = ""
 
     # -- menus ----------------------------------------------------------------------------
 
@@ -78,6 +81,11 @@ class MainWindow(QMainWindow):
         for number in range(1, 10):
             apply = lambda n=number: view.preset_all(n - 1)  # noqa: E731
             self._add_action(presets, f"Preset {number}", apply, str(number))
+        view_menu.addSeparator()
+        for action in view.actions_for_menu:
+            view_menu.addAction(action)
+        view_menu.addMenu(view.protocol_menu)
+        view_menu.addSeparator()
         self._add_action(view_menu, "Show &load problems", self._problems_dock.show)
         try:
             from mammo_workstation.gui.pacs import install_pacs_menu
@@ -117,8 +125,11 @@ class MainWindow(QMainWindow):
     def _show_help(self) -> None:
         QMessageBox.information(self, "Keyboard and mouse", (
             "Left-drag: pan\nRight-drag: window (left/right) and level (up/down)\n"
-            "Wheel: zoom around the cursor\nF: fit   O: 1:1   R: reset   I: invert\n"
-            "1-9: window presets from the image, the last one is the automatic window"
+            "Wheel: zoom around the cursor; on a CT or MR stack, next or previous slice (Ctrl+wheel zooms)\n"
+            "F: fit   O: 1:1   R: reset   I: invert\n"
+            "1-9: window presets from the image, the last one is the automatic window\n"
+            "Space or Page Down: next stage of the hanging protocol   Page Up: previous stage\n"
+            "Up/Down: previous/next slice of a stack   F5: reload hanging protocols"
         ))
 
     def _show_about(self) -> None:
@@ -150,6 +161,10 @@ class MainWindow(QMainWindow):
         summary = self.reading_view.show_study(self.collection, study)
         self.statusBar().showMessage(summary)
         self.study_shown.emit()
+
+    def _on_protocol_chosen(self, summary: str) -> None:
+        self.protocol_summary = summary
+        self.statusBar().showMessage(summary)
 
     def _show_problems(self, problems: list[LoadProblem]) -> None:
         self._problems.clear()
