@@ -1,8 +1,8 @@
 """Typed application settings, stored as one TOML file under the platformdirs config directory.
 
-Each section is a dataclass; unknown keys are kept out with a warning that names them, and a
-value of the wrong type falls back to the default with a warning that names the key and the
-value found, so a hand-edited file never stops the application from starting.
+Each section is a dataclass. An unknown key is ignored with a warning that names it. A value of
+the wrong type falls back to the default with a warning that names the key and the value
+found. So a hand-edited file cannot stop the application from starting.
 """
 
 from __future__ import annotations
@@ -24,19 +24,19 @@ SETTINGS_FILE_NAME = "settings.toml"
 
 
 def config_dir() -> Path:
-    """The user config folder; ``MAMMO_WORKSTATION_CONFIG_DIR`` overrides it (tests, kiosks)."""
+    """Return the user config folder, or ``MAMMO_WORKSTATION_CONFIG_DIR`` when set (tests, kiosks)."""
     override = os.environ.get("MAMMO_WORKSTATION_CONFIG_DIR")
     return Path(override) if override else Path(platformdirs.user_config_dir(APP_NAME))
 
 
 def cache_dir() -> Path:
-    """The user cache folder; ``MAMMO_WORKSTATION_CACHE_DIR`` overrides it."""
+    """Return the user cache folder, or ``MAMMO_WORKSTATION_CACHE_DIR`` when set."""
     override = os.environ.get("MAMMO_WORKSTATION_CACHE_DIR")
     return Path(override) if override else Path(platformdirs.user_cache_dir(APP_NAME))
 
 
 def site_config_dir() -> Path:
-    """The site-wide config folder; ``MAMMO_WORKSTATION_SITE_DIR`` overrides it."""
+    """Return the site-wide config folder, or ``MAMMO_WORKSTATION_SITE_DIR`` when set."""
     override = os.environ.get("MAMMO_WORKSTATION_SITE_DIR")
     return Path(override) if override else Path(platformdirs.site_config_dir(APP_NAME))
 

@@ -1,6 +1,6 @@
 """Patient / study / series / instance model built from DICOM headers.
 
-The model holds header attributes only; pixel data is decoded on demand by
+The model contains header attributes only; pixel data is decoded on demand by
 :mod:`mammo_workstation.dicom.decode`, so scanning a folder stays fast and small.
 """
 
@@ -34,7 +34,7 @@ class CodedView:
 
     ``view`` is the ACR abbreviation (CC, MLO, ML, LM, XCCL, ...) resolved from the coded value
     or, when the file has no View Code Sequence, from View Position (0018,5101).
-    ``modifiers`` holds the ACR modifier abbreviations (S for spot compression, M for
+    ``modifiers`` contains the ACR modifier abbreviations (S for spot compression, M for
     magnification, ID for implant displaced, ...), PS3.16 CID 4015.
     """
 

@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 
 def create_application(argv: Sequence[str] | None = None) -> QApplication:
-    """The QApplication, with OpenGL 3.3 core as the default format for every GL widget."""
+    """Create the QApplication, with OpenGL 3.3 core as the default format for every GL widget."""
     existing = QApplication.instance()
     if isinstance(existing, QApplication):
         return existing
@@ -30,7 +30,7 @@ def create_application(argv: Sequence[str] | None = None) -> QApplication:
 
 
 def probe_gpu() -> tuple[bool, str]:
-    """Whether an OpenGL 3.3 context can be made, and a status-bar note saying which renderer."""
+    """Check whether an OpenGL 3.3 context can be made; return that and a status-bar note."""
     if QGuiApplication.platformName() in ("offscreen", "minimal"):
         return False, f"Software rendering: the Qt platform '{QGuiApplication.platformName()}' has no OpenGL"
     context = QOpenGLContext()

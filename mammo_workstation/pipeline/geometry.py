@@ -22,7 +22,7 @@ class DisplayTransform:
     flip_horizontal: bool = False
 
     def apply(self, image_directions: tuple[str, str]) -> tuple[str, str]:
-        """The (row, column) directions seen on screen after this transform."""
+        """Return the (row, column) directions seen on screen after this transform."""
         row, column = (direction[:1] for direction in image_directions)
         for _ in range(self.rotation // 90 % 4):
             # A quarter turn clockwise: the new rows run up the old columns, and the new
@@ -55,7 +55,7 @@ def main_letter(direction: str) -> str:
 def display_transform(
     orientation: tuple[str, str] | None, target: tuple[str, str]
 ) -> DisplayTransform:
-    """The transform that shows ``orientation`` as ``target``.
+    """Find the transform that shows ``orientation`` as ``target``.
 
     The row direction must match; the column direction is matched when it can be. With no
     usable Patient Orientation the image is shown as stored.

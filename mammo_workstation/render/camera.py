@@ -1,4 +1,4 @@
-"""Where an image lands in a viewport: orientation, zoom and pan as one affine matrix.
+"""Image placement in a viewport: orientation, zoom and pan as one affine matrix.
 
 Pure numpy, shared by the GPU renderer, the software renderer and the overlays, so a point
 picked with the mouse maps back to the same image pixel that was drawn there.
@@ -80,7 +80,7 @@ def fit_camera(
 def placed_camera(
     scale: float, image_size: tuple[int, int], viewport_size: tuple[int, int], justify: Justify
 ) -> Camera:
-    """A camera at ``scale``, justified horizontally and centred vertically."""
+    """Return a camera at ``scale``, justified horizontally and centred vertically."""
     width, height = image_size
     viewport_width, viewport_height = viewport_size
     spare_x = viewport_width - width * scale
