@@ -5,8 +5,8 @@
     python -m benchmarks.app_probe wl CURRENT_FOLDER PRIOR_FOLDER [--events N] [--size WxH]
 
 ``open`` reports when every viewport was first painted at a resolution at least as fine as it
-is shown (``first_paint``) and when every viewport was painted at full resolution
-(``full_resolution``), both from the open request; it then waits for the pixel cache writes,
+is shown (``first_paint``) and when every viewport was painted from the full-resolution decode
+(``full_resolution``), both from the open request. It then waits for the pixel cache writes,
 so that the next ``open`` of the same exam in a new process is a warm open. ``wl`` hangs the
 current and prior exams 8-up, reports the peak resident memory once all are at full
 resolution, then times window/level drag frames in 8-up and in 4-up.

@@ -1,6 +1,6 @@
 """Decode time per codec: the product's decoder against pydicom's default, in one process.
 
-    python -m benchmarks.decoders FILE... [--repeat N]
+    python -m benchmarks.decoders NAME=FILE... [--repeat N]
 
 Each file is decoded once by each decoder before timing, so imports and first-touch memory
 are not counted, then ``--repeat`` times each, alternating. The two results must be equal,

@@ -201,7 +201,9 @@ def machine_description() -> str:
 def format_table(figures: list[Figure]) -> str:
     rows = [("figure", "ours", "baseline", "ratio", "target", "met")]
     for figure in figures:
-        met = "-" if figure.met is None else ("yes" if figure.met else "NO")
+        met = "-"
+        if figure.met is not None:
+            met = "yes" if figure.met else "NO"
         rows.append((figure.name, f"{figure.value:.4g} {figure.unit}", f"{figure.baseline:.4g} {figure.unit}",
                      f"{figure.ratio:.2f}", figure.target, met))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
