@@ -26,6 +26,7 @@ from pydicom.uid import (
     ExplicitVRLittleEndian,
     HTJ2KLossless,
     JPEG2000Lossless,
+    JPEGBaseline8Bit,
     JPEGLossless,
     JPEGLSLossless,
     RLELossless,
@@ -217,3 +218,35 @@ def test_frozen_render_decodes(frozen_program: Path, tmp_path: Path, syntax: UID
     if syntax != RLELossless:
         assert "imagecodecs could not decode" not in result.stderr, result.stderr[-2000:]
     np.testing.assert_array_equal(read_rgb(tmp_path / "variant.png"), read_rgb(tmp_path / "reference.png"))
+
+
+def write_jpeg_baseline(source: Dataset, path: Path) -> None:
+    """Write ``source`` as 8-bit JPEG Baseline, a syntax the viewer leaves to pydicom's plugins."""
+    import imagecodecs
+
+    dataset = copy.deepcopy(source)
+    pixels = (source.pixel_array >> (int(source.BitsStored) - 8)).astype(np.uint8)
+    for keyword in ("VOILUTSequence", "WindowCenter", "WindowWidth", "WindowCenterWidthExplanation"):
+        if keyword in dataset:
+            delattr(dataset, keyword)
+    dataset.BitsAllocated, dataset.BitsStored, dataset.HighBit = 8, 8, 7
+    dataset.WindowCenter, dataset.WindowWidth = 128, 256
+    dataset.LossyImageCompression = "01"
+    dataset.PixelData = encapsulate([bytes(imagecodecs.jpeg8_encode(pixels, level=90))])
+    dataset["PixelData"].VR = "OB"
+    dataset.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
+    dataset.save_as(path, enforce_file_format=True)
+
+
+def test_frozen_render_uses_pydicom_plugins(frozen_program: Path, tmp_path: Path) -> None:
+    """JPEG Baseline reaches pydicom's pylibjpeg plugin, found through pylibjpeg's entry points."""
+    jpeg_dcm = tmp_path / "baseline.dcm"
+    write_jpeg_baseline(dcmread(DEMO_LCC), jpeg_dcm)
+
+    result = run([str(frozen_program), "-v", "render", str(jpeg_dcm), "--out", str(tmp_path / "frozen.png")])
+    run([sys.executable, "-m", "mammo_workstation", "render", str(jpeg_dcm), "--out", str(tmp_path / "checkout.png")])
+
+    assert "no decoder" not in result.stderr, result.stderr[-2000:]
+    frozen = read_rgb(tmp_path / "frozen.png")
+    np.testing.assert_array_equal(frozen, read_rgb(tmp_path / "checkout.png"))
+    assert frozen.std() > 10, "the rendered image is flat; the window or the decode is wrong"
