@@ -16,6 +16,7 @@ Needs root (network namespace), the orthanc and dcmtk Debian packages and the sh
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -70,7 +71,7 @@ def worker(study_uid: str, cache_root: Path) -> None:
     node = RemoteNode(name="bench", ae_title="ORTHANC", host="127.0.0.1", port=4242)
     calling = CallingAE(OUR_AET, 30)
     cache_root.mkdir(parents=True, exist_ok=True)
-    for run, _ in enumerate(["warm-up", *sys.stdin]):
+    for run, _ in enumerate(itertools.chain(["warm-up"], sys.stdin)):
         store = CacheStore(Path(tempfile.mkdtemp(dir=cache_root)))
         scp = StorageSCP(LocalAE(OUR_AET, OUR_PORT, "127.0.0.1"), store)
         scp.start()

@@ -190,12 +190,19 @@ class CacheIndex:
             connection.close()
 
     @contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
-        """Open a connection; the block runs as one transaction, committed on success."""
+    def connect(self, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """Open a connection; the block runs as one transaction, committed on success.
+
+        A write transaction takes the write lock at once, so two writers never deadlock
+        upgrading read locks; a read transaction (``write=False``) sees one snapshot.
+        """
         connection = sqlite3.connect(self.database, timeout=30.0, isolation_level=None)
         try:
             connection.execute("PRAGMA foreign_keys = ON")
-            connection.execute("BEGIN IMMEDIATE")
+            # In WAL mode NORMAL never corrupts the database; a power cut may lose the last
+            # commits, which a retrieve then fetches again. FULL cost an fsync per instance.
+            connection.execute("PRAGMA synchronous = NORMAL")
+            connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 yield connection
             except BaseException:
@@ -283,7 +290,7 @@ class CacheIndex:
     def existing_instances(self, sop_instance_uids: Iterable[str]) -> set[str]:
         uids = list(sop_instance_uids)
         found: set[str] = set()
-        with self.connect() as connection:
+        with self.connect(write=False) as connection:
             for start in range(0, len(uids), 500):
                 chunk = uids[start:start + 500]
                 marks = ",".join("?" * len(chunk))
@@ -297,14 +304,14 @@ class CacheIndex:
 
     def instance_paths(self, study_uid: str) -> list[str]:
         """Relative paths of a study's files, ordered by series and instance number."""
-        with self.connect() as connection:
+        with self.connect(write=False) as connection:
             return [row[0] for row in connection.execute(
                 "SELECT i.relative_path FROM instance i JOIN series s USING (series_uid) "
                 "WHERE i.study_uid = ? ORDER BY s.series_number, i.instance_number, "
                 "i.sop_instance_uid", (study_uid,))]
 
     def instances(self, study_uid: str) -> list[sqlite3.Row]:
-        with self.connect() as connection:
+        with self.connect(write=False) as connection:
             connection.row_factory = sqlite3.Row
             return list(connection.execute(
                 "SELECT * FROM instance WHERE study_uid = ? ORDER BY instance_number",
@@ -312,7 +319,7 @@ class CacheIndex:
 
     def study_sizes(self) -> list[tuple[str, int, float, bool]]:
         """(study UID, bytes, last access, pinned) for every study, least recent first."""
-        with self.connect() as connection:
+        with self.connect(write=False) as connection:
             return [
                 (row[0], int(row[1] or 0), float(row[2]), bool(row[3]))
                 for row in connection.execute(
@@ -322,7 +329,7 @@ class CacheIndex:
             ]
 
     def total_size(self) -> int:
-        with self.connect() as connection:
+        with self.connect(write=False) as connection:
             return int(connection.execute(
                 "SELECT coalesce(sum(size_bytes), 0) FROM instance").fetchone()[0])
 
@@ -343,7 +350,7 @@ class CacheIndex:
             "FROM study s JOIN patient p USING (patient_key) "
             f"{where} ORDER BY s.study_date DESC, s.study_time DESC"
         )
-        with self.connect() as connection:
+        with self.connect(write=False) as connection:
             rows = connection.execute(query, values).fetchall()
         return [
             StudyRow(
