@@ -7,11 +7,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtGui import QGuiApplication, QOpenGLContext, QSurfaceFormat
+from PySide6.QtGui import QGuiApplication, QIcon, QOpenGLContext, QSurfaceFormat
 from PySide6.QtWidgets import QApplication
 
 from mammo_workstation.render.offscreen import surface_format
-from mammo_workstation.resources import demo_exam_dir
+from mammo_workstation.resources import demo_exam_dir, resources_dir
 from mammo_workstation.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -26,6 +26,9 @@ def create_application(argv: Sequence[str] | None = None) -> QApplication:
     app = QApplication(list(argv or ["mammo-workstation"]))
     app.setApplicationName("mammo-workstation")
     app.setApplicationDisplayName("Mammo Workstation")
+    icon = resources_dir() / "icons" / "mammo-workstation.svg"
+    if icon.exists():
+        app.setWindowIcon(QIcon(str(icon)))
     return app
 
 
