@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
 
 from mammo_workstation.cache import import_paths
@@ -33,7 +34,10 @@ class PacsMenu:
         menu.addAction("&Local studies…", self.show_local)
         menu.addAction("&Import folder into cache…", self.import_folder)
         self.menu = menu
-        window.destroyed.connect(self.service.shutdown)
+        application = QCoreApplication.instance()
+        if application is not None:
+            # Stop the Storage SCP and the workers before Python tears the threads down.
+            application.aboutToQuit.connect(self.service.shutdown)
 
     def start(self) -> None:
         """Start the Storage SCP if a port is configured; report a failure without stopping."""

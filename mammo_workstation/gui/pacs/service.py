@@ -150,6 +150,7 @@ class PacsService(QObject):
         return job
 
     def shutdown(self) -> None:
+        """Cancel running jobs, wait up to 10 s for them, and stop the Storage SCP."""
         for job in self.jobs:
             job.cancel()
         self.pool.waitForDone(10_000)
