@@ -1,6 +1,6 @@
 """SQLite index of the local DICOM cache: patient, study, series and instance tables.
 
-The index holds what the local study browser filters on and what the hanging protocols need
+The index contains what the local study browser filters on and what the hanging protocols need
 (laterality, view, presentation intent), so neither has to open a file. Paths are stored
 relative to the cache root, so a cache folder can be moved as a whole.
 """
@@ -144,7 +144,7 @@ class StudyRow:
 
     @property
     def complete(self) -> bool:
-        """False when the PACS reported more instances than the cache holds."""
+        """False when the PACS reported more instances than the cache contains."""
         return self.expected_instances <= self.number_of_instances
 
 
@@ -200,7 +200,7 @@ class CacheIndex:
         try:
             connection.execute("PRAGMA foreign_keys = ON")
             # In WAL mode NORMAL never corrupts the database; a power cut may lose the last
-            # commits, which a retrieve then fetches again. FULL cost an fsync per instance.
+            # commits, which a retrieve then fetches again. FULL costs an fsync per commit.
             connection.execute("PRAGMA synchronous = NORMAL")
             connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:

@@ -32,7 +32,7 @@ _UID_PATTERN = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 
 
 def safe_uid_name(uid: str) -> str:
-    """A file name for a UID; a malformed UID from a peer never escapes the cache folder."""
+    """Return a file name for a UID that keeps a malformed UID from a peer inside the cache."""
     if _UID_PATTERN.match(uid) and len(uid) <= 64:
         return uid
     return "x" + uuid.uuid5(uuid.NAMESPACE_OID, uid).hex
@@ -77,7 +77,7 @@ def record_from_dataset(ds: Dataset, relative_path: str, size_bytes: int,
 
 
 class MissingAttributeError(ValueError):
-    """An instance lacks a UID the cache needs to file it."""
+    """Raised when an instance lacks a UID that the cache needs to file it."""
 
 
 def check_uids(ds: Dataset) -> None:
@@ -94,7 +94,7 @@ class _StagedInstance:
 
 @dataclass
 class CommitResult:
-    """What one :meth:`Batch.commit` did."""
+    """Counts of one :meth:`Batch.commit`."""
 
     added: int = 0
     skipped_duplicates: int = 0
@@ -280,7 +280,7 @@ class CacheStore:
             logger.info("Evicted %d studies to keep the cache under %d MB",
                         len(evicted), self.quota_bytes // 1_000_000)
         if total > self.quota_bytes:
-            logger.warning("Cache holds %d MB, above its quota of %d MB: the rest is pinned "
+            logger.warning("Cache contains %d MB, above its quota of %d MB: the rest is pinned "
                            "or open", total // 1_000_000, self.quota_bytes // 1_000_000)
         return evicted
 

@@ -30,8 +30,8 @@ from mammo_workstation.settings import RemoteNode
 
 logger = logging.getLogger(__name__)
 
-# Largest P-DATA PDU we accept, in bytes. pynetdicom reads a PDU in one piece, so larger PDUs
-# mean fewer Python-level iterations per image; 4 MiB kept memory use small in our benchmark.
+# Maximum PDU length we accept, in bytes. pynetdicom decodes a PDU in one piece, so larger PDUs
+# mean fewer Python-level iterations per image, and 4 MiB bounds the buffer of one PDU.
 MAX_PDU_BYTES = 4 * 1024 * 1024
 DEFAULT_TIMEOUT_S = 30.0
 
@@ -81,7 +81,7 @@ def set_tcp_nodelay(event: evt.Event) -> None:
 
 
 def client_ssl_context(node: RemoteNode) -> ssl.SSLContext:
-    """A TLS client context that verifies the PACS against the node's CA file."""
+    """Build a TLS client context that verifies the PACS against the node's CA file."""
     context = ssl.create_default_context(
         ssl.Purpose.SERVER_AUTH, cafile=node.tls_ca_file or None
     )

@@ -40,7 +40,7 @@ EXIT_INCOMPLETE = 3
 
 
 def default_cache_root() -> Path:
-    """The cache of retrieved studies inside the application's cache folder."""
+    """Return the folder of retrieved studies inside the application's cache folder."""
     return cache_dir() / "dicom-cache"
 
 
@@ -126,7 +126,7 @@ def _fail(args: argparse.Namespace, message: str) -> None:
 
 
 def resolve_node(spec: str, settings: Settings) -> RemoteNode:
-    """A node from the settings by name (case-insensitive), or parsed from AET@HOST:PORT."""
+    """Find a node in the settings by name (case-insensitive), or parse AET@HOST:PORT."""
     for node in settings.pacs.nodes:
         if node.name.lower() == spec.lower():
             return node
@@ -233,7 +233,11 @@ def _retrieve(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(report, indent=1))
     failed = bool(report["errors"])
     incomplete = any(study["warning"] for study in report["studies"])
-    return EXIT_FAILED if failed else EXIT_INCOMPLETE if incomplete else EXIT_OK
+    if failed:
+        return EXIT_FAILED
+    if incomplete:
+        return EXIT_INCOMPLETE
+    return EXIT_OK
 
 
 def _retrieve_all(args: argparse.Namespace, node: RemoteNode, calling: CallingAE,

@@ -1,9 +1,9 @@
 """Storage SOP classes and the transfer syntaxes we accept, in the order we prefer them.
 
 A pynetdicom acceptor takes the first syntax of its own list that the requestor offers in a
-presentation context. Compressed syntaxes therefore come first: a PACS that offers the stored
-JPEG 2000 encoding next to Implicit VR Little Endian keeps its encoding, and never has to
-transcode (dcmqrscp 3.6.7 fails a C-MOVE with A702 when it must convert JPEG 2000).
+presentation context. Compressed syntaxes therefore come first. A PACS that offers the stored
+JPEG 2000 encoding next to Implicit VR Little Endian then keeps its encoding and does not have
+to transcode. dcmqrscp 3.6.7 fails a C-MOVE with A702 when it must convert JPEG 2000.
 """
 
 from __future__ import annotations
@@ -63,9 +63,9 @@ MAX_REQUESTED_CONTEXTS = 128
 def get_contexts(sop_classes: list[str]) -> tuple[list, list]:
     """Requested contexts and SCP role items for a C-GET of instances of ``sop_classes``.
 
-    Each storage context carries a single transfer syntax where the 128-context limit allows,
-    because the C-GET SCP then picks the context matching the stored encoding instead of its
-    own preference among several syntaxes: Orthanc 1.10 refused to send JPEG 2000 from a
+    Each storage context carries a single transfer syntax where the 128-context limit allows.
+    The C-GET SCP then picks the context that matches the stored encoding, instead of its own
+    preference among several syntaxes. Orthanc 1.10 refused to send JPEG 2000 from a
     multi-syntax context, and dcmqrscp 3.6.7 chose Explicit VR and then failed to convert.
     With many SOP classes the least preferred syntaxes share one last context per class.
     """

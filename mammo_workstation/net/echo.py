@@ -24,7 +24,7 @@ class EchoResult:
 
 
 def echo(node: RemoteNode, calling: CallingAE) -> EchoResult:
-    """Send a C-ECHO to ``node``; never raises for network failures."""
+    """Send a C-ECHO to ``node``; a network failure is returned as ``ok=False``, not raised."""
     peer = peer_of(node)
     ae = make_ae(calling)
     ae.add_requested_context(VERIFICATION)

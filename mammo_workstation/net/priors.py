@@ -63,7 +63,7 @@ def study_result_from_cache(row: StudyRow) -> StudyResult:
 
 def find_patient_studies(node: RemoteNode, current: StudyResult, calling: CallingAE,
                          modality: str = "") -> list[StudyResult]:
-    """All studies of the current study's patient on ``node``, newest first.
+    """Find all studies of the current study's patient on ``node``, newest first.
 
     ``modality`` narrows by Modalities in Study; empty finds studies of every modality.
     """
@@ -99,7 +99,7 @@ def prefetch_priors(
 ) -> PriorFetch:
     """Find the patient's other studies on ``node`` and retrieve the ones ``choose`` picks.
 
-    Studies that the cache already holds in full are not retrieved again. A failed retrieve
+    Studies that the cache already contains in full are not retrieved again. A failed retrieve
     is recorded in :attr:`PriorFetch.errors` and the next prior is still tried.
     """
     candidates = find_patient_studies(node, current, calling, modality="")

@@ -275,7 +275,7 @@ def decode_reply(reply: Dataset, peer_name: str = "") -> Dataset:
 
 
 def _vr_of(element: RawDataElement) -> str:
-    """The element's VR; implicit VR replies carry none, so take the dictionary's."""
+    """Return the element's VR, from the data dictionary when the reply is implicit VR."""
     if element.VR:
         return str(element.VR)
     try:

@@ -2,7 +2,7 @@
 
 The instances of one retrieve are staged in a cache batch and committed in one step when the
 PACS reports the end of the retrieve. A cancelled, aborted or failed retrieve discards the batch,
-so the cache never holds part of a study from it; running the retrieve again fetches the study
+so the cache never contains part of a study from it. Running the retrieve again fetches the study
 in full. When the PACS reports that some sub-operations failed (B000), the instances that did
 arrive are committed and the study is recorded with the number of instances expected, so the
 local study browser can show it as incomplete.
@@ -222,7 +222,7 @@ def _run_get(node: RemoteNode, study_uid: str, calling: CallingAE, reception: Re
 
 
 def _sop_classes_of(node: RemoteNode, study_uid: str, calling: CallingAE) -> list[str]:
-    """SOP classes in the study, from an IMAGE-level C-FIND; [] when the PACS won't say."""
+    """Return the SOP classes of the study from an IMAGE-level C-FIND, or [] on failure."""
     try:
         instances = find_instances(node, study_uid, "", calling)
     except DicomNetworkError as error:

@@ -15,7 +15,7 @@ SUB_OPERATIONS_FAILED = 0xB000
 
 @dataclass(frozen=True)
 class Peer:
-    """Who we talked to, for messages: ``AE title at host:port``."""
+    """The remote AE of an operation, shown in messages as ``AE title at host:port``."""
 
     ae_title: str
     host: str
@@ -39,7 +39,7 @@ class OperationCancelledError(DicomNetworkError):
 
 
 def status_message(status: int, peer: Peer, operation: str, local_ae_title: str = "") -> str:
-    """A plain sentence for a non-success DIMSE ``status`` of ``operation`` from ``peer``."""
+    """Return a plain sentence for a non-success DIMSE ``status`` of ``operation``."""
     code = f"0x{status:04X}"
     if status == 0xA801:
         return (

@@ -1,8 +1,8 @@
 """Our Storage SCP (PS3.4 Annex B): receives C-MOVE sub-operations and pushed instances.
 
 Instances of a study that a retrieve is waiting for go into that retrieve's
-:class:`Reception`, and reach the cache only when the retrieve commits. Instances nobody
-waits for (a PACS pushing on its own) are committed one by one.
+:class:`Reception`, and reach the cache only when the retrieve commits. Instances that no
+retrieve waits for (a PACS pushing on its own) are committed one by one.
 """
 
 from __future__ import annotations

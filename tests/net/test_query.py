@@ -77,7 +77,7 @@ def test_echo_storescp_refusing(netns: Netns, tmp_path, calling):
 
 @pytest.fixture
 def silent_listener() -> Iterator[tuple[str, int]]:
-    """A TCP port on loopback that accepts connections and never answers."""
+    """A TCP port on loopback that accepts connections and never sends a byte."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(4)

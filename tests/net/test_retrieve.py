@@ -55,7 +55,7 @@ def study_uid(folder: Path) -> str:
 
 
 def assert_cached_like(store: CacheStore, folder: Path, transfer_syntax: str) -> None:
-    """The cache holds exactly the exam's instances, pixel data byte for byte."""
+    """Check that the cache contains exactly the exam's instances, pixel data byte for byte."""
     expected = originals(folder)
     paths = store.study_paths(study_uid(folder))
     assert len(paths) == len(expected)
@@ -153,7 +153,7 @@ def test_move_rejected_by_our_scp_orthanc(orthanc, netns, store, scp_port, calli
 
 
 def test_move_dcmqrscp_unreachable_destination(netns, tmp_path, store, scp_port, calling):
-    # dcmqrscp knows MAMMOWS at a port where nothing listens: every sub-operation fails.
+    # dcmqrscp lists MAMMOWS at a port where nothing listens, so every sub-operation fails.
     peer = Dcmqrscp(netns, tmp_path, "DEADEND", {LOCAL_AET: (netns.host_ip, scp_port)},
                     port=11140)
     peer.add_files(DEMO_0002.glob("*.dcm"))

@@ -46,7 +46,7 @@ MADE_SOP_CLASSES = {
 }
 
 
-# storescu 3.6.7 proposes uncompressed syntaxes unless told which compressed one to offer.
+# storescu 3.6.7 proposes only uncompressed syntaxes unless an option names a compressed one.
 STORESCU_PROPOSE = {
     "1.2.840.10008.1.2.4.90": "-xv",
     "1.2.840.10008.1.2.4.91": "-xw",

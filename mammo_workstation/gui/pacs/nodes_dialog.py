@@ -231,7 +231,7 @@ class NodesDialog(QDialog):
     # Saving
 
     def validated_settings(self) -> Settings:
-        """The edited settings; raise ValueError naming the first invalid field."""
+        """Return the edited settings; raise ValueError naming the first invalid field."""
         self._store_form()
         names = set()
         for node in self.settings.pacs.nodes:

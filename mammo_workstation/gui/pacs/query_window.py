@@ -1,7 +1,8 @@
 """PACS > Query/Retrieve: STUDY-level C-FIND, series and images on expand, retrieve with progress.
 
-Each study row shows its own retrieve progress (instances received of the total the PACS
-reported, and MB/s) and can be cancelled; a retrieved study opens in the reading window.
+Each study row shows its own retrieve progress: instances received of the total the PACS
+reported, and MB/s. A retrieve can be cancelled, and a retrieved study opens in the reading
+window.
 """
 
 from __future__ import annotations
