@@ -27,11 +27,7 @@ from mammo_workstation.net.association import (
     hide_identifiers_in_logs,
     set_tcp_nodelay,
 )
-from mammo_workstation.net.contexts import (
-    ACCEPTED_TRANSFER_SYNTAXES,
-    STORAGE_SOP_CLASSES,
-    VERIFICATION,
-)
+from mammo_workstation.net.contexts import storage_scp_contexts
 from mammo_workstation.net.status import DicomNetworkError
 from mammo_workstation.settings import LocalAE
 
@@ -146,13 +142,12 @@ class StorageSCP:
         ae.dimse_timeout = self.timeout_s
         ae.maximum_associations = 16
         ae.require_calling_aet = list(self.local.allowed_calling_ae_titles)
-        ae.add_supported_context(VERIFICATION)
-        for sop_class in STORAGE_SOP_CLASSES:
-            ae.add_supported_context(sop_class, ACCEPTED_TRANSFER_SYNTAXES)
+        contexts = storage_scp_contexts()
         handlers: list[Any] = [(evt.EVT_CONN_OPEN, set_tcp_nodelay), (evt.EVT_C_STORE, self._handle_store)]
         address = (self.local.bind_address or "0.0.0.0", self.local.port)
         try:
-            self._server = ae.start_server(address, block=False, evt_handlers=handlers)
+            self._server = ae.start_server(address, block=False, evt_handlers=handlers,
+                                           contexts=contexts)
         except OSError as error:
             raise DicomNetworkError(_bind_failure(self.local, error)) from error
         logger.info("Storage SCP %s listening on %s:%d", self.local.ae_title,
