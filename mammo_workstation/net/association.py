@@ -159,7 +159,14 @@ def open_association(
         if not connected.is_set():
             waited = time.monotonic() - started
             reason = "timed out" if waited >= calling.timeout_s * 0.95 else "connection refused"
-            raise DicomNetworkError(unreachable_message(peer, calling.timeout_s, reason), peer)
+            message = unreachable_message(peer, calling.timeout_s, reason)
+            if node.tls:
+                # pynetdicom reports a failed TLS handshake as a failed connection.
+                message = unreachable_message(
+                    peer, calling.timeout_s, f"{reason}, or the TLS handshake failed"
+                ) + (" For TLS, check that the PACS uses TLS on this port, that the CA file "
+                     "signed its certificate for this host, and that it trusts our certificate.")
+            raise DicomNetworkError(message, peer)
         waited = time.monotonic() - started
         raise DicomNetworkError(_failure_message(assoc, peer, calling, operation, waited), peer)
     logger.info("%s: association with %s established", operation, peer)

@@ -157,7 +157,8 @@ class Orthanc:
 
     def __init__(self, netns: Netns, folder: Path, modalities: dict[str, tuple[str, str, int]],
                  check_called_aet: bool = True, default_encoding: str = "Utf8",
-                 dicom_port: int = DICOM_PORT, http_port: int = HTTP_PORT) -> None:
+                 dicom_port: int = DICOM_PORT, http_port: int = HTTP_PORT,
+                 extra: dict[str, object] | None = None) -> None:
         self.netns = netns
         self.folder = folder
         self.host = netns.peer_ip
@@ -186,6 +187,7 @@ class Orthanc:
             "DicomScuTimeout": 10,
             "StableAge": 1,
             "Plugins": [],
+            **(extra or {}),
         }
         self.config_path = folder / "orthanc.json"
         self.config_path.write_text(json.dumps(config, indent=1))
