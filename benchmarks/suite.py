@@ -162,7 +162,10 @@ def step_table(settings: Settings, log: Callable[[str], None]) -> str:
     }
     for round_index in range(settings.rounds):
         log(f"steps, round {round_index + 1} of {settings.rounds}")
-        for name, disabled in STEPS.items():
+        names = list(STEPS)
+        shift = round_index % len(names)  # rotate the order so no configuration always goes first
+        for name in names[shift:] + names[:shift]:
+            disabled = STEPS[name]
             flags = [argument for step in disabled for argument in ("--disable", step)]
             cache = _fresh_cache(settings)
             env = {"MAMMO_WORKSTATION_CACHE_DIR": str(cache)}

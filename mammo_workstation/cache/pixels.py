@@ -181,7 +181,7 @@ def _read(stream: BufferedReader) -> DecodedFrame:
         if stream.readinto(pixels.data.cast("B")) != pixels.nbytes:
             raise ValueError("the file is truncated")
     else:
-        raise ValueError(f"unknown encoding {header['encoding']!r}")
+        raise ValueError(f"unknown encoding {header['encoding']!r}; expected 'raw' or 'htj2k'")
     if pixels.shape != shape or pixels.dtype != dtype:
         raise ValueError(f"decoded {pixels.shape} {pixels.dtype}, expected {shape} {dtype} from the header")
     return DecodedFrame(pixels, int(header["bits_stored"]), bool(header["signed"]),

@@ -1,11 +1,12 @@
 """Scanning and decoding on worker threads; results reach the GUI thread through signals.
 
 Images load progressively. A JPEG 2000 image is first decoded at the coarsest resolution level
-that still has as many pixels as the window can show (libopenjp2's reduce factor, about a
-tenth of the full decode) and delivered as a :class:`ProgressiveImage`; its full-resolution
-decode is queued behind the other images' first decodes and replaces the pixels in place, so a
-viewport keeps its zoom, pan and window. Every full-resolution frame is also written to the
-pixel cache as lossless HTJ2K, so the next open of the same image decodes in tens of ms.
+that is still at least as fine as the largest window shows it when fitted (libopenjp2's reduce
+factor, about a tenth of the full decode), and delivered as a :class:`ProgressiveImage`. Its
+full-resolution decode is queued behind the other images' first decodes and replaces the
+pixels in place, so a viewport keeps its zoom, pan and window. Every full-resolution image
+also carries its pixels averaged down to that level, so a fitted viewport uploads a small
+texture, and is written to the pixel cache, so the next open of the same image skips decoding.
 """
 
 from __future__ import annotations

@@ -359,25 +359,6 @@ class GLViewport(ViewportBehaviour, QOpenGLWidget):
         except RendererError as error:
             self.renderer_error = str(error)
             logger.error("GPU viewport unavailable: %s", error)
-            return
-        self._warm_up()
-
-    def _warm_up(self) -> None:
-        """Upload and draw a tiny image once, minified and magnified, then drop it.
-
-        Software OpenGL (Mesa llvmpipe) compiles the mipmap generator and each sampler variant
-        of the shader on first use, about 50 ms each per context. Doing it here, while the
-        image is still decoding, keeps that time off the first paint.
-        """
-        if self.display_image is not None:
-            return
-        pipeline = DisplayPipeline(bits_stored=16, signed=False, window=Window(32768.0, 65536.0))
-        # Mesa compiles one upload path for small textures and another above 256 x 256.
-        self._renderer.set_image(np.zeros((8, 8), dtype=np.uint16), False)
-        self._renderer.set_image(np.zeros((320, 320), dtype=np.uint16), False)
-        for scale in (0.25, 1.0):
-            self._renderer.draw(pipeline, np.diag([scale, scale, 1.0]), (8, 8), 1.0)
-        self._renderer.release_image()
 
     def release_gl(self) -> None:
         """Free the textures while the context still exists (Qt warns otherwise)."""

@@ -49,6 +49,8 @@ def test_figure_shape(quick_figures, name: str) -> None:
     assert {"value", "unit", "baseline", "ratio"} <= set(figure)
     assert figure["unit"] in ("s", "GiB")
     value, baseline, ratio = (float(figure[key]) for key in ("value", "baseline", "ratio"))
-    assert value > 0 and math.isfinite(value)
-    assert baseline > 0 and math.isfinite(baseline)
+    assert value > 0
+    assert math.isfinite(value)
+    assert baseline > 0
+    assert math.isfinite(baseline)
     assert ratio == pytest.approx(baseline / value)
