@@ -165,6 +165,8 @@ class PacsService(QObject):
             return []
         current = rows[0]
         paths = self.store.study_paths(study_uid)
+        # NOTE: open_paths gives no signal when the reading window closes a study, so a study
+        # opened here stays protected from eviction until the application quits.
         self.store.mark_open(study_uid)
         prior = self.cached_prior(current)
         if prior is not None:
