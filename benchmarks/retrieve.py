@@ -32,6 +32,7 @@ from tests.net.dicom_peers import (
     DEMO_0001_PRIOR,
     REPO_ROOT,
     Netns,
+    NetnsError,
     Orthanc,
     port_open,
     wait_until,
@@ -152,7 +153,10 @@ def _port_in_namespace_open(netns: Netns, port: int) -> bool:
 
 def run_benchmark(runs: int, studies: list[str]) -> dict[str, Any]:
     scratch = Path(tempfile.mkdtemp(prefix="retrieve-bench-"))
-    netns = Netns().create()
+    try:
+        netns = Netns().create()
+    except NetnsError as error:
+        raise SystemExit(f"cannot run the retrieve benchmark: {error}") from None
     orthanc = Orthanc(netns, scratch / "orthanc", {
         OUR_AET: (OUR_AET, "127.0.0.1", OUR_PORT),
         STORESCP_AET: (STORESCP_AET, "127.0.0.1", STORESCP_PORT),

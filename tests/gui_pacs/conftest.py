@@ -11,8 +11,8 @@ from tests.net.dicom_peers import (
     DEMO_0001_PRIOR,
     Netns,
     Orthanc,
+    create_netns_or_skip,
     free_port,
-    why_peers_unavailable,
 )
 
 LOCAL_AET = "MAMMOWS"
@@ -28,10 +28,7 @@ def user_folders(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def gui_netns() -> Iterator[Netns]:
-    reason = why_peers_unavailable()
-    if reason:
-        pytest.skip(reason)
-    namespace = Netns().create()
+    namespace = create_netns_or_skip()
     try:
         yield namespace
     finally:

@@ -20,8 +20,8 @@ from tests.net.dicom_peers import (
     Dcmqrscp,
     Netns,
     Orthanc,
+    create_netns_or_skip,
     free_port,
-    why_peers_unavailable,
 )
 
 LOCAL_AET = "MAMMOWS"
@@ -30,10 +30,7 @@ TIMEOUT_S = 10.0
 
 @pytest.fixture(scope="session")
 def netns() -> Iterator[Netns]:
-    reason = why_peers_unavailable()
-    if reason:
-        pytest.skip(reason)
-    namespace = Netns().create()
+    namespace = create_netns_or_skip()
     try:
         yield namespace
     finally:

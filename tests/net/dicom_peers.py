@@ -113,10 +113,33 @@ class Netns:
         return ["ip", "netns", "exec", self.name, *args]
 
     def _ip(self, *args: str) -> None:
-        subprocess.run(["ip", *args], check=True, capture_output=True)
+        self._run(["ip", *args])
 
     def _in_ns(self, *args: str) -> None:
-        subprocess.run(self.command(*args), check=True, capture_output=True)
+        self._run(self.command(*args))
+
+    def _run(self, command: list[str]) -> None:
+        completed = subprocess.run(command, capture_output=True, text=True, check=False)
+        if completed.returncode != 0:
+            self.delete()
+            raise NetnsError(f"{' '.join(command)} failed: {completed.stderr.strip()}")
+
+
+class NetnsError(RuntimeError):
+    """The namespace or its veth link could not be set up (no CAP_NET_ADMIN, no veth)."""
+
+
+def create_netns_or_skip() -> Netns:
+    """Create a namespace, or skip the calling test with the reason it cannot be made."""
+    import pytest
+
+    reason = why_peers_unavailable()
+    if reason:
+        pytest.skip(reason)
+    try:
+        return Netns().create()
+    except NetnsError as error:
+        pytest.skip(f"cannot create a network namespace for the DICOM peers: {error}")
 
 
 class Process:
