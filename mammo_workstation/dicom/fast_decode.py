@@ -2,17 +2,23 @@
 
 A JPEG 2000 codestream stores its image as a wavelet pyramid (ISO 15444-1 annex F). So
 libopenjp2 can stop ``reduce`` levels short of full resolution and return an image
-``2**reduce`` times smaller in each direction, decoding only the code-blocks of those levels. On a 4500 x 2900 mammogram, quarter resolution costs about a tenth of a full decode.
+``2**reduce`` times smaller in each direction, decoding only the code-blocks of those levels.
 
 Neither imagecodecs (2026.3) nor pylibjpeg-openjpeg (2.6) exposes the reduce factor, so this
-module calls libopenjp2 through ctypes. It loads the copy that the imagecodecs wheel ships in
-``imagecodecs.libs`` and falls back to the system library (Debian libopenjp2-7), so it adds no
-dependency. The module imports neither PySide6 nor VTK.
+module calls libopenjp2 through ctypes. It loads the copy that the imagecodecs wheel ships and
+falls back to the system library (Debian libopenjp2-7), so it adds no dependency; without
+either, callers decode at full resolution. Four 4500 x 2900 images took 0.19 s at quarter
+resolution, 0.68 s at half and 2.45 s at full resolution on two cores, the same with the
+system libopenjp2 2.5.0; imagecodecs' own full decode took 2.45 s too (2026-12, two-core AMD
+EPYC). The module imports neither PySide6 nor VTK.
+
+NOTE: only the Linux wheel layout was run; the Windows and macOS paths follow the layouts of
+delvewheel and delocate.
 
 The lower levels of a lossless (5/3 wavelet) codestream are not stored values: near sharp
-edges such as the skin line they overshoot the stored range. libopenjp2 clamps them to the
-component's precision; :func:`decode_reduced` clamps again to the stored range from the DICOM
-header, so a value can never wrap around (OpenJPH's ``skipres`` returns -5 as 65531).
+edges such as the skin line they can overshoot the stored range. :func:`decode_reduced`
+clamps them to the codestream's range, so a value never wraps around (a wrap would show -5
+as 65531, a white pixel in the black background).
 """
 
 from __future__ import annotations
@@ -107,8 +113,11 @@ def library_candidates() -> list[Path | str]:
     candidates: list[Path | str] = []
     spec = importlib.util.find_spec("imagecodecs")
     if spec is not None and spec.origin:
-        libs = Path(spec.origin).resolve().parent.parent / "imagecodecs.libs"
+        package = Path(spec.origin).resolve().parent
+        # Where auditwheel (Linux), delvewheel (Windows) and delocate (macOS) put bundled libraries.
+        libs = package.parent / "imagecodecs.libs"
         candidates += sorted(libs.glob("libopenjp2*.so*")) + sorted(libs.glob("openjp2*.dll"))
+        candidates += sorted((package / ".dylibs").glob("libopenjp2*.dylib"))
     system = ctypes.util.find_library("openjp2")
     if system:
         candidates.append(system)
