@@ -143,17 +143,17 @@ def retrieve_study(
             "in PACS > Nodes, or retrieve with C-GET.", peer_of(node))
     cancel = cancel or CancelToken()
     batch = store.begin_batch(node.ae_title)
-    reception = Reception(study_uid, batch)
     try:
         if method == C_MOVE:
             assert scp is not None
-            scp_reception = scp.expect(study_uid, batch)
+            # The sub-operations arrive on our Storage SCP, which routes them by study.
+            reception = scp.expect(study_uid, batch)
             try:
-                counts = _run_move(node, study_uid, calling, scp, scp_reception, progress, cancel)
+                counts = _run_move(node, study_uid, calling, scp, reception, progress, cancel)
             finally:
-                scp.release(scp_reception)
-            reception = scp_reception
+                scp.release(reception)
         else:
+            reception = Reception(study_uid, batch)
             counts = _run_get(node, study_uid, calling, reception, progress, cancel)
         return _commit(node, study_uid, method, batch, reception, counts)
     finally:

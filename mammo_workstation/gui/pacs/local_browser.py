@@ -114,8 +114,14 @@ class LocalStudiesWindow(QWidget):
         self.service.open_study(uids[0])
         job = self.service.prefetch_priors_for(uids[0])
         if job is not None:
-            job.finished.connect(lambda _: self.service.cache_changed.emit())
+            job.finished.connect(self._priors_fetched)
             job.failed.connect(self.message.setText)
+
+    def _priors_fetched(self, outcome: object) -> None:
+        errors = getattr(outcome, "errors", [])
+        if errors:
+            self.message.setText("Could not retrieve the prior: " + errors[0])
+        self.service.cache_changed.emit()
 
     def toggle_pin(self) -> None:
         pinned = {row.study_uid: row.pinned for row in self.service.store.studies()}
