@@ -136,3 +136,25 @@ def test_fresh_user_adds_node_retrieves_and_reads(qtbot, window, gui_orthanc, gu
     assert opened_uids == sop_uids(DEMO_0001_CURRENT) | sop_uids(DEMO_0001_PRIOR)
     assert menu.service.store.is_open(current_uid)
     menu.service.shutdown()
+
+
+def test_main_window_reads_cached_study(qtbot, tmp_path):
+    """The real main window's PACS menu opens a cached study in the reading view."""
+    from mammo_workstation.gui.app import create_main_window
+
+    main = create_main_window(force_software=True)
+    qtbot.addWidget(main)
+    main.show()
+    menu = main._pacs_menu
+    menu.import_folder(DEMO_0001_PRIOR)
+    qtbot.waitUntil(lambda: "Imported 4 images" in main.statusBar().currentMessage(),
+                    timeout=WAIT_MS)
+    browser = menu.show_local()
+    browser.table.selectRow(0)
+    with qtbot.waitSignal(main.reading_view.all_loaded, timeout=120_000):
+        browser.open_selected()
+    prior_uid = str(pydicom.dcmread(DEMO_0001_PRIOR / "RCC.dcm",
+                                    stop_before_pixels=True).StudyInstanceUID)
+    assert main.current_study is not None
+    assert main.current_study.study_instance_uid == prior_uid
+    menu.service.shutdown()
