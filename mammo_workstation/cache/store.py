@@ -133,7 +133,7 @@ class Batch:
         final_name = safe_uid_name(sop_uid) + ".dcm"
         temporary = self.folder / (final_name + ".part")
         # NOTE: no fsync, to keep retrieves fast. After a power cut (not a process crash) an
-        # indexed file may be truncated; the size in the index tells such a file apart.
+        # indexed file may be truncated; nothing checks yet against the size the index stores.
         with open(temporary, "wb") as stream:
             stream.write(encoded)
         staged = self.folder / final_name
