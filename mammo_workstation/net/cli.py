@@ -30,9 +30,17 @@ from mammo_workstation.net.query import (
 from mammo_workstation.net.retrieve import C_GET, C_MOVE, RetrieveProgress, retrieve_study
 from mammo_workstation.net.status import DicomNetworkError
 from mammo_workstation.net.storage_scp import StorageSCP
-from mammo_workstation.settings import RemoteNode, Settings, cache_dir
+from mammo_workstation.settings import LocalAE, RemoteNode, Settings, cache_dir
 
 logger = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+Query and retrieve from a PACS, and import files into the local cache.
+
+A node is a name from the settings file or AET@HOST:PORT, and --cache-dir picks the cache, so
+a script needs no settings file. --json prints one JSON document on stdout.
+Exit status: 0 success, 1 failure, 3 retrieve finished but a study is incomplete.
+"""
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -48,13 +56,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``pacs`` and its subcommands."""
     pacs = subparsers.add_parser(
         "pacs", help="query and retrieve from a PACS, import into the local cache",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = pacs.add_subparsers(dest="pacs_command", metavar="COMMAND", required=True)
 
     echo_parser = commands.add_parser("echo", help="test a node with C-ECHO")
     _add_node_options(echo_parser)
 
-    find_parser = commands.add_parser("find", help="C-FIND studies (or a study's series)")
+    find_parser = commands.add_parser(
+        "find", help="C-FIND studies, or the series or images of one study")
     _add_node_options(find_parser)
     _add_query_options(find_parser)
     find_parser.add_argument("--level", choices=("study", "series", "image"), default="study",
@@ -210,18 +219,15 @@ def _open_store(args: argparse.Namespace, settings: Settings) -> CacheStore:
 def _retrieve(args: argparse.Namespace, settings: Settings) -> int:
     node = resolve_node(args.node, settings)
     calling = _calling(args, settings)
+    method = (args.method or node.retrieve_method or C_MOVE).upper()
+    local = _storage_scp_settings(args, settings, calling) if method == C_MOVE else None
     store = _open_store(args, settings)
     studies = find_studies(node, _query(args), calling)
     if not studies:
         _fail(args, f"no study on {node.ae_title} at {node.host}:{node.port} matches the keys")
         return EXIT_FAILED
-    method = (args.method or node.retrieve_method or C_MOVE).upper()
     scp = None
-    if method == C_MOVE:
-        local = dataclasses.replace(
-            settings.pacs.local, ae_title=calling.ae_title,
-            port=settings.pacs.local.port if args.local_port is None else args.local_port,
-            bind_address=args.bind_address or settings.pacs.local.bind_address)
+    if local is not None:
         scp = StorageSCP(local, store, calling.timeout_s)
         scp.start()
     try:
@@ -231,13 +237,24 @@ def _retrieve(args: argparse.Namespace, settings: Settings) -> int:
             scp.stop()
     if args.json:
         print(json.dumps(report, indent=1))
-    failed = bool(report["errors"])
-    incomplete = any(study["warning"] for study in report["studies"])
-    if failed:
+    if report["errors"]:
         return EXIT_FAILED
-    if incomplete:
+    if any(study["warning"] for study in report["studies"]):
         return EXIT_INCOMPLETE
     return EXIT_OK
+
+
+def _storage_scp_settings(args: argparse.Namespace, settings: Settings,
+                          calling: CallingAE) -> LocalAE:
+    """Settings of the Storage SCP that receives a C-MOVE, from the options and the file."""
+    port = settings.pacs.local.port if args.local_port is None else args.local_port
+    if port <= 0:
+        raise ValueError(
+            "C-MOVE needs our Storage SCP on the port the PACS sends to: give "
+            "--local-port PORT, set the port in PACS > Nodes, or use --method C-GET")
+    return dataclasses.replace(
+        settings.pacs.local, ae_title=calling.ae_title, port=port,
+        bind_address=args.bind_address or settings.pacs.local.bind_address)
 
 
 def _retrieve_all(args: argparse.Namespace, node: RemoteNode, calling: CallingAE,
