@@ -97,15 +97,17 @@ class ViewportBehaviour:
         self.update()  # type: ignore[attr-defined]
 
     def _on_refined(self, image: DisplayImage, previous: DisplayImage) -> None:
-        """Full resolution replaced the pixels: keep the camera and any window the user set."""
+        """Full resolution replaced the pixels: keep the camera and any window the user set.
+
+        An untouched default pipeline becomes the full image's default. That is not a user's
+        change, so ``pipeline_changed`` (which drives window sync between viewports) stays quiet.
+        """
         if image is not self.display_image:
             return
         if self.pipeline == previous.pipeline:
             self.pipeline = self.display_image.pipeline
         self._image_changed()
         self.update()  # type: ignore[attr-defined]
-        if self.pipeline != previous.pipeline:
-            self.pipeline_changed.emit()  # type: ignore[attr-defined]
 
     def pixel_matrix(self) -> np.ndarray:
         """3x3 matrix from the pixels drawn to full-resolution image pixels.
