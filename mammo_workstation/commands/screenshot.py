@@ -6,6 +6,12 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+
+    from mammo_workstation.gui.main_window import MainWindow
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,16 +52,16 @@ def run(args: argparse.Namespace) -> int:
 
     app = create_application()
     window = create_main_window()
-    window.resize(width, height)  # type: ignore[attr-defined]
-    window.show()  # type: ignore[attr-defined]
-    window.open_paths(list(args.paths))  # type: ignore[attr-defined]
+    window.resize(width, height)
+    window.show()
+    window.open_paths(list(args.paths))
     if not wait_until_shown(app, window, args.timeout):
         print(f"screenshot: the images were not shown within {args.timeout:.0f} s", file=sys.stderr)
         return 1
-    if window.current_study is None:  # type: ignore[attr-defined]
+    if window.current_study is None:
         print("screenshot: no displayable images found in " + ", ".join(map(str, args.paths)), file=sys.stderr)
         return 1
-    view = window.reading_view  # type: ignore[attr-defined]
+    view = window.reading_view
     if args.stage != 1:
         if not 1 <= args.stage <= view.stage_count:
             print(f"screenshot: invalid --stage {args.stage}; the protocol has stages 1 to {view.stage_count}",
@@ -69,22 +75,22 @@ def run(args: argparse.Namespace) -> int:
     if not capture_widget(window).save(str(args.out), "PNG"):  # type: ignore[call-overload]
         print(f"screenshot: cannot write {args.out}", file=sys.stderr)
         return 1
-    window.close()  # type: ignore[attr-defined]
+    window.close()
     return 0
 
 
-def wait_until_shown(app: object, window: object, timeout: float) -> bool:
+def wait_until_shown(app: QApplication, window: MainWindow, timeout: float) -> bool:
     """Process events until a study is shown and decoded, or the scan found nothing."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        app.processEvents()  # type: ignore[attr-defined]
-        view = window.reading_view  # type: ignore[attr-defined]
-        scanned = window.collection.patients or window.collection.problems  # type: ignore[attr-defined]
-        if window.current_study is not None and not view.loading:  # type: ignore[attr-defined]
+        app.processEvents()
+        view = window.reading_view
+        scanned = window.collection.patients or window.collection.problems
+        if window.current_study is not None and not view.loading:
             for _ in range(3):  # let the viewports paint once more
-                app.processEvents()  # type: ignore[attr-defined]
+                app.processEvents()
             return True
-        if scanned and window.current_study is None:  # type: ignore[attr-defined]
+        if scanned and window.current_study is None:
             return True
         time.sleep(0.01)
     return False

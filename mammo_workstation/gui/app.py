@@ -6,6 +6,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QGuiApplication, QIcon, QOpenGLContext, QSurfaceFormat
 from PySide6.QtWidgets import QApplication
@@ -13,6 +14,9 @@ from PySide6.QtWidgets import QApplication
 from mammo_workstation.render.offscreen import surface_format
 from mammo_workstation.resources import demo_exam_dir, resources_dir
 from mammo_workstation.settings import Settings
+
+if TYPE_CHECKING:
+    from mammo_workstation.gui.main_window import MainWindow
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +56,7 @@ def probe_gpu() -> tuple[bool, str]:
     return True, f"GPU rendering: {renderer}"
 
 
-def create_main_window(force_software: bool = False) -> object:
+def create_main_window(force_software: bool = False) -> MainWindow:
     from mammo_workstation.gui.main_window import MainWindow
 
     use_gpu, note = probe_gpu()
@@ -66,13 +70,13 @@ def run_viewer(paths: Sequence[str], demo: bool = False) -> int:
     app = create_application(sys.argv[:1])
     settings = Settings.load()
     window = create_main_window(settings.display.force_software_rendering)
-    window.resize(1600, 1000)  # type: ignore[attr-defined]
-    window.show()  # type: ignore[attr-defined]
+    window.resize(1600, 1000)
+    window.show()
     targets = [Path(p) for p in paths]
     if demo or not targets:
         demo_dir = demo_exam_dir()
         if demo or demo_dir.exists():
             targets = [demo_dir]
     if targets:
-        window.open_paths(targets)  # type: ignore[attr-defined]
+        window.open_paths(targets)
     return int(app.exec())

@@ -38,6 +38,10 @@ class MainWindow(QMainWindow):
     """Opens studies and shows the newest one in the reading view."""
 
     study_shown = Signal()
+    # Study Instance UIDs the reading window starts or stops showing (the current study with
+    # the same patient's other studies), for cache eviction protection and prior prefetch.
+    studies_opened = Signal(list)
+    studies_closed = Signal(list)
 
     def __init__(self, use_gpu: bool, renderer_note: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -47,6 +51,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.reading_view)
         self.collection = StudyCollection()
         self.current_study: Study | None = None
+        self._open_study_uids: list[str] = []
         self._scan_token = 0
         self._problems = QListWidget()
         self._problems_dock = QDockWidget("Files that could not be opened", self)
@@ -157,9 +162,15 @@ class MainWindow(QMainWindow):
 
     def show_study(self, study: Study) -> None:
         """Hang ``study`` (with its priors from the same collection) in the reading view."""
+        if self._open_study_uids:
+            self.studies_closed.emit(self._open_study_uids)
         self.current_study = study
         summary = self.reading_view.show_study(self.collection, study)
         self.statusBar().showMessage(summary)
+        patient = self.collection.patient_of(study)
+        others = [uid for uid in patient.studies if uid != study.study_instance_uid]
+        self._open_study_uids = [study.study_instance_uid, *others]
+        self.studies_opened.emit(self._open_study_uids)
         self.study_shown.emit()
 
     def _on_protocol_chosen(self, summary: str) -> None:
@@ -177,6 +188,9 @@ class MainWindow(QMainWindow):
         self._problems_dock.show()
 
     def closeEvent(self, event: object) -> None:
+        if self._open_study_uids:
+            self.studies_closed.emit(self._open_study_uids)
+            self._open_study_uids = []
         self.reading_view.release_gpu()
         self.loader.shutdown()
         super().closeEvent(event)  # type: ignore[arg-type]

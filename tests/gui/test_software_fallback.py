@@ -12,7 +12,7 @@ from mammo_workstation.render.offscreen import qimage_to_array
 from tests.conftest import DEMO_CURRENT
 
 
-def test_software_rendering_is_announced_and_matches_reference(qtbot) -> None:  # noqa: ANN001
+def test_software_rendering_is_announced_and_matches_reference(qtbot) -> None:
     window = create_main_window(force_software=True)
     qtbot.addWidget(window)
     window.resize(900, 700)
@@ -27,7 +27,7 @@ def test_software_rendering_is_announced_and_matches_reference(qtbot) -> None:  
     # At 1:1 and justified right, the rightmost image column sits at the viewport's right edge.
     image = viewport.display_image
     expected = reference.render_uint8(viewport.pipeline, image.pixels)
-    top = int(round(viewport.camera.offset_y))
+    top = round(viewport.camera.offset_y)
     rows = slice(max(top, 0) + 100, max(top, 0) + 300)
     columns = slice(shown.shape[1] - 200, shown.shape[1] - 10)
     image_rows = slice(rows.start - top, rows.stop - top)

@@ -134,7 +134,6 @@ def test_fresh_user_adds_node_retrieves_and_reads(qtbot, window, gui_orthanc, gu
     opened_uids = {str(pydicom.dcmread(p, stop_before_pixels=True).SOPInstanceUID)
                    for p in opened.calls[0]}
     assert opened_uids == sop_uids(DEMO_0001_CURRENT) | sop_uids(DEMO_0001_PRIOR)
-    assert menu.service.store.is_open(current_uid)
     menu.service.shutdown()
 
 
@@ -157,4 +156,7 @@ def test_main_window_reads_cached_study(qtbot, tmp_path):
                                     stop_before_pixels=True).StudyInstanceUID)
     assert main.current_study is not None
     assert main.current_study.study_instance_uid == prior_uid
+    assert menu.service.store.is_open(prior_uid), "a shown study is protected from eviction"
+    main.close()
+    assert not menu.service.store.is_open(prior_uid)
     menu.service.shutdown()

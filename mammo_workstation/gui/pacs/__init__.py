@@ -34,6 +34,11 @@ class PacsMenu:
         menu.addAction("&Local studies…", self.show_local)
         menu.addAction("&Import folder into cache…", self.import_folder)
         self.menu = menu
+        studies_opened = getattr(window, "studies_opened", None)
+        if studies_opened is not None:
+            studies_opened.connect(self._on_studies_opened)
+            window.studies_closed.connect(self._on_studies_closed)  # type: ignore[attr-defined]
+        self._prefetched: set[str] = set()
         application = QCoreApplication.instance()
         if application is not None:
             # Stop the Storage SCP and the workers before Python tears the threads down.
@@ -47,6 +52,35 @@ class PacsMenu:
             box = QMessageBox(QMessageBox.Icon.Warning, "Storage SCP not running", problem,
                               parent=self.window)
             box.open()
+
+    def _on_studies_opened(self, study_uids: list[str]) -> None:
+        """Protect the shown studies from eviction and fetch the current study's prior."""
+        for study_uid in study_uids:
+            self.service.store.mark_open(study_uid)
+        current = study_uids[0] if study_uids else None
+        if current is None or current in self._prefetched:
+            return
+        self._prefetched.add(current)
+        job = self.service.prefetch_priors_for(current)
+        if job is not None:
+            job.finished.connect(lambda outcome: self._prior_prefetched(current, outcome))
+            job.failed.connect(self.window.statusBar().showMessage)
+
+    def _on_studies_closed(self, study_uids: list[str]) -> None:
+        for study_uid in study_uids:
+            self.service.store.mark_closed(study_uid)
+
+    def _prior_prefetched(self, study_uid: str, outcome: object) -> None:
+        """Hang the study again with the prior that just arrived, so no prior stays unseen."""
+        errors = getattr(outcome, "errors", [])
+        if errors:
+            self.window.statusBar().showMessage("Prior retrieve failed: " + "; ".join(errors))
+        if not getattr(outcome, "retrieved", []):
+            return
+        shown = getattr(self.window, "current_study", None)
+        if shown is not None and shown.study_instance_uid == study_uid:
+            self.service.open_study(study_uid)
+            self.window.statusBar().showMessage("Prior study retrieved; hung with the prior")
 
     def show_nodes(self) -> NodesDialog:
         dialog = NodesDialog(self.service, self.window)

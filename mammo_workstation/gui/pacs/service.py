@@ -165,12 +165,10 @@ class PacsService(QObject):
             return []
         current = rows[0]
         paths = self.store.study_paths(study_uid)
-        # NOTE: open_paths gives no signal when the reading window closes a study, so a study
-        # opened here stays protected from eviction until the application quits.
-        self.store.mark_open(study_uid)
+        # The main window's studies_opened and studies_closed signals protect the shown
+        # studies from eviction while they are shown.
         prior = self.cached_prior(current)
         if prior is not None:
-            self.store.mark_open(prior.study_uid)
             paths += self.store.study_paths(prior.study_uid)
         self.open_paths(paths)
         return paths
