@@ -16,7 +16,7 @@ runtime_packages=(
   libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-xkb1 libfontconfig1 libdbus-1-3
   fonts-dejavu-core
 )
-test_packages=(xvfb xauth libosmesa6 orthanc dcmtk iproute2 binutils)
+test_packages=(xvfb xauth libosmesa6 orthanc dcmtk iproute2 openssl binutils)
 
 packages=("${runtime_packages[@]}")
 ((want_test)) && packages+=("${test_packages[@]}")
