@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import threading
 import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -152,6 +153,10 @@ class BackgroundLoader(QObject):
         # the largest visible top-level window, else the screen.
         self.preview_size: tuple[int, int] | None = None
         self._outstanding = 0  # load requests not yet at full resolution; GUI thread only
+        # Pixel cache writes wait until every request is at full resolution, so that they never
+        # take a core from a decode that a viewport is waiting for.
+        self._unsaved: list[tuple[str, int, DecodedFrame]] = []
+        self._unsaved_lock = threading.Lock()
         self._refined.connect(self._on_refined)
         self._finished.connect(self._on_finished)
 
@@ -241,8 +246,13 @@ class BackgroundLoader(QObject):
 
     def _on_finished(self) -> None:
         self._outstanding -= 1
-        if self._outstanding == 0:
-            self.idle.emit()
+        if self._outstanding > 0:
+            return
+        with self._unsaved_lock:
+            unsaved, self._unsaved = self._unsaved, []
+        for entry in unsaved:
+            self._submit(self._store, *entry)
+        self.idle.emit()
 
     def _from_cache(self, path: Path, dataset: Dataset, frame: int) -> DisplayImage | None:
         if self.pixel_cache is None or "SOPInstanceUID" not in dataset:
@@ -275,7 +285,8 @@ class BackgroundLoader(QObject):
         decoded = decode_frame(dataset, frame, name=path.name)
         image = display_image_from(path, dataset, decoded, frame=frame)
         if self.pixel_cache is not None and "SOPInstanceUID" in dataset:
-            self._submit(self._store, str(dataset.SOPInstanceUID), frame, decoded)
+            with self._unsaved_lock:
+                self._unsaved.append((str(dataset.SOPInstanceUID), frame, decoded))
         return image
 
     def _submit(self, function: Callable[..., None], *args: object) -> None:
