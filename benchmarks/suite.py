@@ -183,6 +183,13 @@ def step_table(settings: Settings, log: Callable[[str], None]) -> str:
     return "\n".join(rows)
 
 
+def _load_average() -> str:
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except OSError:
+        return "unknown"
+
+
 def machine_description() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -251,12 +258,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.steps:
         print(step_table(settings, log))
         return 0
+    load_before = _load_average()
     samples = _open_rounds(settings, log)
     figures = _open_figures(samples)
     figures += _wl_figures(settings, samples["wl_naive"], log)
     figures += _decode_figures(settings, log)
     print()
     print(f"Machine: {machine_description()}")
+    print(f"Load average (1 min) at start and end: {load_before} and {_load_average()}; other "
+          "processes on the same cores slow the multi-threaded paths more than the baseline")
     print(f"Exam: {settings.exam.current} (current), {settings.exam.prior} (prior); "
           f"{'quick run' if args.quick else f'{settings.rounds} rounds'}; window {settings.size}")
     print(format_table(figures))
