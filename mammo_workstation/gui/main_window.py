@@ -84,7 +84,8 @@ class MainWindow(QMainWindow):
         self._add_action(view_menu, "&Invert", view.invert_all, "I")
         presets = view_menu.addMenu("Window &presets")
         for number in range(1, 10):
-            apply = lambda n=number: view.preset_all(n - 1)  # noqa: E731
+            # QAction.triggered passes "checked"; the preset number must not take its place.
+            apply = lambda *_checked, n=number: view.preset_all(n - 1)  # noqa: E731
             self._add_action(presets, f"Preset {number}", apply, str(number))
         view_menu.addSeparator()
         for action in view.actions_for_menu:
@@ -115,6 +116,7 @@ class MainWindow(QMainWindow):
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         action.triggered.connect(slot)
         menu.addAction(action)
+        self.addAction(action)  # shortcuts of actions in submenus only fire when the window has them
         return action
 
     def _open_files_dialog(self) -> None:
