@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydicom.dataset import Dataset
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 
 from mammo_workstation.dicom import fast_decode
@@ -34,6 +34,8 @@ from mammo_workstation.dicom.model import Instance
 from mammo_workstation.pipeline.image import DisplayImage, display_image_from
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
+
     from mammo_workstation.cache.pixels import PixelCache
 
 logger = logging.getLogger(__name__)
@@ -150,8 +152,9 @@ class BackgroundLoader(QObject):
 
             self.pixel_cache = pixel_cache or PixelCache()
         # (columns, rows) in device pixels that a first paint must at least fill; None means
-        # the largest visible top-level window, else the screen.
+        # the largest visible registered viewport, else the largest window, else the screen.
         self.preview_size: tuple[int, int] | None = None
+        self._requests: list[tuple[object, Instance, int]] = []
         self._outstanding = 0  # load requests not yet at full resolution; GUI thread only
         # Pixel cache writes wait until every request is at full resolution, so that they never
         # take a core from a decode that a viewport is waiting for.
@@ -169,9 +172,21 @@ class BackgroundLoader(QObject):
         return self._outstanding > 0
 
     def load(self, token: object, instance: Instance, frame: int = 0) -> None:
+        """Decode ``instance`` from the next event-loop turn on, once new viewports have a size.
+
+        A caller that creates viewports and then requests their images has, by then, posted
+        the layout request that sizes them; the preview level is chosen after it runs.
+        """
         self._outstanding += 1
-        target = self.preview_size or _largest_window_size()
-        self._executor.submit(self._load, token, instance, frame, target)
+        if not self._requests:
+            QTimer.singleShot(0, self._dispatch)
+        self._requests.append((token, instance, frame))
+
+    def _dispatch(self) -> None:
+        requests, self._requests = self._requests, []
+        target = self.preview_size or _largest_viewport_size() or _largest_window_size()
+        for token, instance, frame in requests:
+            self._submit(self._load, token, instance, frame, target)
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -328,6 +343,30 @@ def _with_display_levels(image: DisplayImage, target: tuple[int, int] | None) ->
     if not levels:
         return image
     return ProgressiveImage(**_fields_of(image), full_size=image.size, display_levels=levels)
+
+
+_viewports: weakref.WeakSet[QWidget] = weakref.WeakSet()
+
+
+def register_viewport(viewport: QWidget) -> None:
+    """Let the loader size reduced-resolution first decodes by ``viewport`` (weakly held)."""
+    _viewports.add(viewport)
+
+
+def _largest_viewport_size() -> tuple[int, int] | None:
+    """The largest width and height, in device pixels, of the visible registered viewports."""
+    sizes = []
+    for widget in list(_viewports):
+        try:
+            if not widget.isVisible() or widget.width() <= 1 or widget.height() <= 1:
+                continue
+            ratio = widget.devicePixelRatioF()
+            sizes.append((int(widget.width() * ratio), int(widget.height() * ratio)))
+        except RuntimeError:  # Qt deleted the widget; only its Python wrapper is left.
+            _viewports.discard(widget)
+    if not sizes:
+        return None
+    return max(width for width, _ in sizes), max(height for _, height in sizes)
 
 
 def _largest_window_size() -> tuple[int, int]:

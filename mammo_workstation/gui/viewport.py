@@ -25,7 +25,7 @@ from PySide6.QtGui import (
 from PySide6.QtOpenGLWidgets import QOpenGLWidget
 from PySide6.QtWidgets import QWidget
 
-from mammo_workstation.gui.loading import ProgressiveImage
+from mammo_workstation.gui.loading import ProgressiveImage, register_viewport
 from mammo_workstation.hanging.layout import Justify, ViewportSpec
 from mammo_workstation.pipeline import reference
 from mammo_workstation.pipeline.geometry import DisplayTransform
@@ -64,6 +64,7 @@ class ViewportBehaviour:
     camera: Camera
 
     def _init_behaviour(self, spec: ViewportSpec | None) -> None:
+        register_viewport(self)  # type: ignore[arg-type]
         self.spec = spec
         self.display_image = None
         self.pipeline = None
