@@ -169,11 +169,16 @@ class ViewportBehaviour:
         self.update()  # type: ignore[attr-defined]
 
     def one_to_one(self) -> None:
-        """One image pixel per screen pixel, justified like the fit."""
+        """Show one image pixel per device pixel, justified like the fit.
+
+        The offsets are rounded to whole device pixels, so each screen pixel shows exactly one
+        stored value rather than a blend of two.
+        """
         widget: QWidget = self  # type: ignore[assignment]
-        scale = 1.0 / widget.devicePixelRatioF()
-        self.set_camera(placed_camera(scale, self.displayed_image_size(), self.viewport_size(),
-                                      self._justify()))
+        ratio = widget.devicePixelRatioF()
+        camera = placed_camera(1.0 / ratio, self.displayed_image_size(), self.viewport_size(), self._justify())
+        self.set_camera(Camera(camera.scale, round(camera.offset_x * ratio) / ratio,
+                               round(camera.offset_y * ratio) / ratio))
 
     def reset(self) -> None:
         if self.display_image is not None:
