@@ -25,9 +25,17 @@ from PySide6.QtGui import (
 from PySide6.QtOpenGLWidgets import QOpenGLWidget
 from PySide6.QtWidgets import QWidget
 
+from mammo_workstation.dicom.loader import patient_orientation_of
 from mammo_workstation.gui.loading import ProgressiveImage, register_viewport
+from mammo_workstation.gui.tools import (
+    install_distance_tool,
+    install_for_processing_marker,
+    install_magnifier,
+    install_overlay_planes,
+)
 from mammo_workstation.hanging.layout import Justify, ViewportSpec
 from mammo_workstation.pipeline import reference
+from mammo_workstation.pipeline.annotation import Side, identification_side
 from mammo_workstation.pipeline.geometry import DisplayTransform
 from mammo_workstation.pipeline.grayscale import DisplayPipeline, Window
 from mammo_workstation.pipeline.image import DisplayImage
@@ -74,6 +82,7 @@ class ViewportBehaviour:
         self.empty_text = f"{spec.label}: not in this study" if spec else ""
         self.overlay_lines: dict[str, list[str]] = {}
         self.tools: list[Any] = []
+        self._install_tools()
         self._drag_start: QPointF | None = None
         self._drag_button = Qt.MouseButton.NoButton
         self._drag_camera = Camera()
@@ -82,6 +91,14 @@ class ViewportBehaviour:
         widget.setMouseTracking(True)
         widget.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         widget.setMinimumSize(64, 64)
+
+    def _install_tools(self) -> None:
+        """Add the standard tools: overlay planes and FOR PROCESSING always shown, the
+        distance tool and the magnifier inactive until the user turns them on."""
+        self.overlay_planes = install_overlay_planes(self)
+        self.for_processing_marker = install_for_processing_marker(self)
+        self.distance_tool = install_distance_tool(self)
+        self.magnifier = install_magnifier(self)
 
     # -- content --------------------------------------------------------------------------
 
@@ -239,13 +256,8 @@ class ViewportBehaviour:
         self.set_camera(self.camera.zoomed(_WHEEL_STEP**steps, position.x(), position.y()))
 
     def _current_window(self) -> Window | None:
-        """The window a drag starts from; on a VOI LUT, the LUT's equivalent linear window."""
-        if self.pipeline is None:
-            return None
-        if self.pipeline.window is not None:
-            return self.pipeline.window
-        low, high = self.pipeline.modality_range()
-        return Window((low + high) / 2.0, max(high - low, 1.0))
+        """Return the window a drag starts from; on a VOI LUT, the window the LUT acts as."""
+        return None if self.pipeline is None else self.pipeline.current_window()
 
     def _window_dragged(self, start: Window, dx: float, dy: float) -> DisplayPipeline:
         """Drag right widens, drag down raises the centre; one screen width spans the range."""
@@ -256,7 +268,8 @@ class ViewportBehaviour:
         sensitivity = span / max(width, 1)
         new_width = max(1.0, start.width + dx * sensitivity)
         new_center = start.center + dy * sensitivity
-        return self.pipeline.with_window(Window(new_center, new_width, start.function, "USER"))
+        # A sigmoid window or a VOI LUT keeps its shape while it moves, so nothing snaps.
+        return self.pipeline.window_leveled(new_center, new_width)
 
     # -- overlays -------------------------------------------------------------------------
 
@@ -272,9 +285,19 @@ class ViewportBehaviour:
             tool.paint(painter, self)
         self._paint_corner_text(painter, width, height)
 
+    def _identification_side(self) -> Side:
+        if self.display_image is None:
+            return Side.LEFT
+        attributes = self.display_image.dataset
+        orientation = patient_orientation_of(attributes)
+        laterality = str(attributes.get("ImageLaterality", "") or attributes.get("Laterality", "") or "")
+        if orientation is None and not laterality:
+            return Side.RIGHT if self._justify() == Justify.LEFT else Side.LEFT
+        return identification_side(orientation, self.transform, laterality)
+
     def _paint_corner_text(self, painter: QPainter, width: int, height: int) -> None:
         # Identification text goes on the side away from the chest wall, over background.
-        outer_left = self._justify() != Justify.LEFT
+        outer_left = self._identification_side() is Side.LEFT
         horizontal = Qt.AlignmentFlag.AlignLeft if outer_left else Qt.AlignmentFlag.AlignRight
         margin = 8
         area = QRectF(margin, margin, width - 2 * margin, height - 2 * margin)
