@@ -45,9 +45,10 @@ def site_config_dir() -> Path:
 class DisplaySettings:
     """Screen calibration and rendering choices."""
 
-    # Physical pixel pitch of the reading screen in mm; 0 means take it from the operating
-    # system's reported physical size (often wrong on medical displays, hence the override).
-    screen_pixel_pitch_mm: float = 0.0
+    # True-size correction: the length a ruler measures on screen for a line the viewer shows
+    # as 100 mm, divided by 100. The operating system's physical screen size is often wrong on
+    # medical displays; measure once and enter the factor here.
+    true_size_calibration: float = 1.0
     # Use the numpy renderer even when OpenGL works (for diagnosing driver problems).
     force_software_rendering: bool = False
 

@@ -22,6 +22,8 @@ from mammo_workstation import __version__
 from mammo_workstation.dicom.model import LoadProblem, Study, StudyCollection
 from mammo_workstation.gui.loading import BackgroundLoader
 from mammo_workstation.gui.reading_view import ReadingView
+from mammo_workstation.gui.tools.sizing import show_same_size, show_true_size
+from mammo_workstation.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +89,12 @@ class MainWindow(QMainWindow):
             # QAction.triggered passes "checked"; the preset number must not take its place.
             apply = lambda *_checked, n=number: view.preset_all(n - 1)  # noqa: E731
             self._add_action(presets, f"Preset {number}", apply, str(number))
+        tools_menu = self.menuBar().addMenu("&Tools")
+        self._add_action(tools_menu, "&Distance (left-drag measures in mm)", self._toggle_distance, "D")
+        self._add_action(tools_menu, "&Magnifier", self._toggle_magnifier, "M")
+        self._add_action(tools_menu, "&True size (1 mm on screen is 1 mm)", self._true_size, "T")
+        self._add_action(tools_menu, "&Same size across images", self._same_size, "S")
+        self._add_action(tools_menu, "O&verlay planes", self._toggle_overlays, "V")
         view_menu.addSeparator()
         for action in view.actions_for_menu:
             view_menu.addAction(action)
@@ -118,6 +126,39 @@ class MainWindow(QMainWindow):
         menu.addAction(action)
         self.addAction(action)  # shortcuts of actions in submenus only fire when the window has them
         return action
+
+    def _toggle_distance(self) -> None:
+        viewports = self.reading_view.viewports
+        active = not any(v.distance_tool.active for v in viewports)
+        for viewport in viewports:
+            viewport.distance_tool.active = active
+            if not active:
+                viewport.distance_tool.clear()
+            viewport.update()  # type: ignore[attr-defined]
+        self.statusBar().showMessage("Distance tool on: left-drag to measure" if active else "Distance tool off")
+
+    def _toggle_magnifier(self) -> None:
+        viewports = self.reading_view.viewports
+        active = not any(v.magnifier.active for v in viewports)
+        for viewport in viewports:
+            viewport.magnifier.active = active
+            viewport.update()  # type: ignore[attr-defined]
+
+    def _toggle_overlays(self) -> None:
+        viewports = self.reading_view.viewports
+        visible = not any(v.overlay_planes.visible for v in viewports)
+        for viewport in viewports:
+            viewport.overlay_planes.visible = visible
+            viewport.update()  # type: ignore[attr-defined]
+
+    def _true_size(self) -> None:
+        calibration = Settings.load().display.true_size_calibration
+        shown = [show_true_size(v, calibration) for v in self.reading_view.viewports if v.display_image]
+        if shown and not all(shown):
+            self.statusBar().showMessage("True size: some images have no pixel spacing and stay as they were")
+
+    def _same_size(self) -> None:
+        show_same_size(self.reading_view.viewports)
 
     def _open_files_dialog(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(self, "Open DICOM files or a DICOMDIR")

@@ -114,3 +114,23 @@ def test_missing_view_leaves_labelled_empty_viewport(main_window, qtbot, tmp_pat
     assert "LMLO" in lmlo.empty_text and "not in this study" in lmlo.empty_text
     assert main_window._problems.count() == 1
     assert "broken.dcm" in main_window._problems.item(0).text()
+
+
+def test_distance_key_measures_in_millimetres(demo_window, qtbot) -> None:
+    demo_window.activateWindow()
+    qtbot.waitUntil(demo_window.isActiveWindow, timeout=5000)
+    qtbot.keyClick(demo_window, Qt.Key.Key_D)
+    viewport = demo_window.reading_view.viewports[0]
+    assert viewport.distance_tool.active
+    scale = viewport.camera.scale
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=QPoint(100, 100))
+    qtbot.mouseMove(viewport, QPoint(200, 100))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=QPoint(200, 100))
+    assert len(viewport.distance_tool.measurements) == 1
+    label = viewport.distance_tool.label(viewport.distance_tool.measurements[0], viewport)
+    # 100 screen pixels at this zoom span 100 / scale image pixels of 0.05 mm (Imager Pixel Spacing).
+    expected_mm = 100 / scale * 0.05
+    assert label.startswith(f"{expected_mm:.1f} mm"), label
+    qtbot.keyClick(demo_window, Qt.Key.Key_D)
+    assert not viewport.distance_tool.active
+    assert not viewport.distance_tool.measurements
