@@ -86,7 +86,8 @@ def wait_until_shown(app: QApplication, window: MainWindow, timeout: float) -> b
         app.processEvents()
         view = window.reading_view
         scanned = window.collection.patients or window.collection.problems
-        if window.current_study is not None and not view.loading:
+        # Wait for full resolution too: the first paint may be a reduced-resolution decode.
+        if window.current_study is not None and not view.loading and not window.loader.busy:
             for _ in range(3):  # let the viewports paint once more
                 app.processEvents()
             return True
