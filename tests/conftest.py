@@ -50,3 +50,26 @@ def _one_qapplication() -> None:
     from mammo_workstation.gui.app import create_application
 
     create_application()
+
+
+@pytest.fixture(scope="session")
+def qapp_cls():
+    """Hand pytest-qt the QApplication made above; skip Qt tests where no display exists."""
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        pytest.skip("no X display and no Xvfb; the Qt tests need one")
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication
+
+
+@pytest.fixture
+def main_window(qtbot):
+    """A shown main window on the GPU path where OpenGL works."""
+    from mammo_workstation.gui.app import create_main_window
+
+    window = create_main_window()
+    qtbot.addWidget(window)
+    window.resize(1200, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
