@@ -35,7 +35,7 @@ from mammo_workstation.gui.tools import (
 )
 from mammo_workstation.hanging.layout import Justify, ViewportSpec
 from mammo_workstation.pipeline import reference
-from mammo_workstation.pipeline.annotation import Side, identification_side
+from mammo_workstation.pipeline.annotation import Side, chest_wall_side, identification_side
 from mammo_workstation.pipeline.geometry import DisplayTransform
 from mammo_workstation.pipeline.grayscale import DisplayPipeline, Window
 from mammo_workstation.pipeline.image import DisplayImage
@@ -175,7 +175,20 @@ class ViewportBehaviour:
         self.update()  # type: ignore[attr-defined]
 
     def _justify(self) -> Justify:
-        return self.spec.justify if self.spec else Justify.CENTER
+        """Return the edge the image touches: the layout's, else a mammogram's chest wall."""
+        justify = self.spec.justify if self.spec else Justify.CENTER
+        if justify is not Justify.CENTER or self.display_image is None:
+            return justify
+        attributes = self.display_image.dataset
+        if str(attributes.get("Modality", "")).upper() != "MG":
+            return justify
+        laterality = str(attributes.get("ImageLaterality", "") or attributes.get("Laterality", "") or "")
+        wall = chest_wall_side(patient_orientation_of(attributes), self.transform, laterality)
+        if wall is Side.LEFT:
+            return Justify.LEFT
+        if wall is Side.RIGHT:
+            return Justify.RIGHT
+        return justify
 
     def _fit(self) -> None:
         self.camera = fit_camera(self.displayed_image_size(), self.viewport_size(), self._justify())

@@ -25,6 +25,9 @@ def test_software_rendering_is_announced_and_matches_reference(qtbot) -> None:
     # A JPEG 2000 image shows a reduced-resolution decode first; compare the full one.
     qtbot.waitUntil(lambda: not getattr(viewport.display_image, "is_reduced", False), timeout=120_000)
     viewport.one_to_one()
+    # A right breast alone still touches the right edge with its chest wall.
+    right_edge = viewport.camera.offset_x + viewport.display_image.size[0] * viewport.camera.scale
+    assert abs(right_edge - viewport.width()) <= 1
     shown = qimage_to_array(viewport.grab().toImage().convertToFormat(QImage.Format.Format_RGB888))[..., 0]
     image = viewport.display_image
     expected = reference.render_uint8(viewport.pipeline, image.pixels)
