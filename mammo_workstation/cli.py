@@ -71,6 +71,9 @@ def _configure_logging(verbosity: int) -> None:
         # pydicom logs each failed decoder plugin with a traceback; our own message names the
         # file and the cause, so its log only shows with -vv.
         logging.getLogger("pydicom").setLevel(logging.CRITICAL)
+        # pynetdicom logs each failed connection at ERROR; the pacs command's own message
+        # names the peer and the fix.
+        logging.getLogger("pynetdicom").setLevel(logging.CRITICAL)
 
 
 if __name__ == "__main__":

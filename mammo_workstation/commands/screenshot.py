@@ -85,7 +85,7 @@ def wait_until_shown(app: QApplication, window: MainWindow, timeout: float) -> b
     while time.monotonic() < deadline:
         app.processEvents()
         view = window.reading_view
-        scanned = window.collection.patients or window.collection.problems
+        scanned = window.scan_done
         # Wait for full resolution too: the first paint may be a reduced-resolution decode.
         if window.current_study is not None and not view.loading and not window.loader.busy:
             for _ in range(3):  # let the viewports paint once more

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,11 +56,25 @@ class DecodedFrame:
 
 
 def read_dataset(path: Path) -> Dataset:
-    """Read a whole file including Pixel Data; raise :class:`DecodeError` with the cause."""
+    """Read a whole file including Pixel Data; raise :class:`DecodeError` with the cause.
+
+    A file cut short (an interrupted transfer) makes pydicom warn and return what it could
+    read, sometimes nothing at all; that is reported as truncated rather than passed on.
+    """
     try:
-        return pydicom.dcmread(path)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            dataset = pydicom.dcmread(path)
     except Exception as error:
         raise DecodeError(f"{path.name}: cannot read the file ({error})") from error
+    if any("End of file reached" in str(warning.message) for warning in caught) or len(dataset) == 0:
+        raise DecodeError(
+            f"{path.name}: the file is truncated (it ends before its data set does); "
+            "ask the sender to send it again"
+        )
+    for warning in caught:
+        logger.warning("%s: %s", path.name, warning.message)
+    return dataset
 
 
 def decode_frame(ds: Dataset, frame: int = 0, *, name: str = "") -> DecodedFrame:

@@ -53,6 +53,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.reading_view)
         self.collection = StudyCollection()
         self.current_study: Study | None = None
+        self.scan_done = False  # the latest open_paths scan has finished
         self._open_study_uids: list[str] = []
         self._scan_token = 0
         self._problems = QListWidget()
@@ -189,12 +190,14 @@ class MainWindow(QMainWindow):
     def open_paths(self, paths: Sequence[Path]) -> None:
         """Scan ``paths`` in the background, then show the newest study found."""
         self._scan_token += 1
+        self.scan_done = False
         self.statusBar().showMessage(f"Reading {len(paths)} path(s)…")
         self.loader.scan(self._scan_token, list(paths))
 
     def _on_scanned(self, token: object, collection: StudyCollection) -> None:
         if token != self._scan_token:
             return
+        self.scan_done = True
         self.collection = collection
         self._show_problems(collection.problems)
         studies = [s for s in collection.studies if any(i.has_pixel_data for i in s.instances)]

@@ -410,7 +410,7 @@ class ReadingView(QWidget):
     def _overlay_for(self, index: int, instance: Instance) -> dict[str, list[str]]:
         lines = _overlay_lines(instance, self._patient, self._study_labels)
         placement = self.placements[index]
-        if placement.slices:
+        if len(placement.slices) > 1:
             lines["title"].append(f"Slice {self.slice_indices[index] + 1} / {len(placement.slices)}")
         if index == self._protocol_viewport():
             lines["study"].insert(0, self.stage_text())

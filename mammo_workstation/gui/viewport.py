@@ -319,8 +319,10 @@ class ViewportBehaviour:
         painter.setFont(title)
         lines = self.overlay_lines
         painter.drawText(area, horizontal | Qt.AlignmentFlag.AlignTop, "\n".join(lines.get("title", [])))
+        # The patient lines start below however many title lines there are (view, slice, ...).
+        title_height = painter.fontMetrics().lineSpacing() * max(len(lines.get("title", [])), 1)
         painter.setFont(QFont("Sans", 9))
-        top = area.adjusted(0, 26, 0, 0)
+        top = area.adjusted(0, title_height + 2, 0, 0)
         painter.drawText(top, horizontal | Qt.AlignmentFlag.AlignTop, "\n".join(lines.get("patient", [])))
         bottom_lines = [*lines.get("study", []), self.window_text()]
         painter.drawText(area, horizontal | Qt.AlignmentFlag.AlignBottom, "\n".join(bottom_lines))

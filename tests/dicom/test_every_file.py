@@ -119,3 +119,14 @@ def test_dicomdir_opens_referenced_files(tmp_path: Path) -> None:
     collection = load_paths([tmp_path / "DICOMDIR"])
     assert not collection.problems
     assert sorted(i.view_label for i in collection.instances) == ["LCC", "RCC"]
+
+
+def test_interrupted_transfer_reports_truncation(tmp_path: Path) -> None:
+    """A file cut at two thirds (inside the JPEG 2000 fragments) is named as truncated."""
+    source = data_path("exams", "DEMO-0001", "2025-11-12_screening", "LMLO.dcm").read_bytes()
+    truncated = tmp_path / "LMLO.dcm"
+    truncated.write_bytes(source[: len(source) * 2 // 3])
+    with pytest.raises(DecodeError) as raised:
+        read_dataset(truncated)
+    assert "LMLO.dcm" in str(raised.value)
+    assert "truncated" in str(raised.value)
