@@ -1,4 +1,4 @@
-"""Where bundled resources (the demo exam, icons) live in a checkout, a wheel or a frozen app."""
+"""Locations of the bundled resources (the demo exam, icons) in a checkout or a frozen app."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def resources_dir() -> Path:
-    """The ``resources`` folder: ``MAMMO_WORKSTATION_RESOURCES``, the frozen bundle, or the checkout."""
+    """Return the ``resources`` folder: ``MAMMO_WORKSTATION_RESOURCES``, the frozen bundle, or the checkout."""
     override = os.environ.get("MAMMO_WORKSTATION_RESOURCES")
     if override:
         return Path(override)
@@ -19,5 +19,5 @@ def resources_dir() -> Path:
 
 
 def demo_exam_dir() -> Path:
-    """The bundled demo exam: DEMO-0001, current exam with its prior."""
+    """Return the folder of the bundled demo exam: DEMO-0001, a current exam with its prior."""
     return resources_dir() / "demo" / "DEMO-0001"

@@ -217,14 +217,8 @@ class BackgroundLoader(QObject):
             if full is None:
                 full = self._decode_full(path, dataset, frame)
             image = _with_display_levels(full, target if self.reduced_textures else None)
-        except DecodeError as error:
-            self.image_failed.emit(token, str(error))
-            self._finished.emit()
-            return
-        except Exception as error:
-            logger.exception("Unexpected error decoding %s", path.name)
-            self.image_failed.emit(token, f"{path.name}: unexpected decoding error ({error})")
-            self._finished.emit()
+        except Exception as error:  # noqa: BLE001 - every failure is reported, none kills the worker.
+            self._report_failure(token, path, error)
             return
         self.image_loaded.emit(token, image)
         self.full_resolution_loaded.emit(token, image)
@@ -238,20 +232,24 @@ class BackgroundLoader(QObject):
         try:
             full = self._decode_full(path, dataset, frame)
             levels = display_levels(full.frame, target if self.reduced_textures else None)
-        except DecodeError as error:
-            self.image_failed.emit(token, str(error))
-            self._finished.emit()
-            return
-        except Exception as error:
-            logger.exception("Unexpected error decoding %s", path.name)
-            self.image_failed.emit(token, f"{path.name}: unexpected decoding error ({error})")
-            self._finished.emit()
+        except Exception as error:  # noqa: BLE001 - every failure is reported, none kills the worker.
+            self._report_failure(token, path, error)
             return
         image = preview()
         if image is None:
             self._finished.emit()
         else:
             self._refined.emit(token, image, (full, levels))
+
+    def _report_failure(self, token: object, path: Path, error: Exception) -> None:
+        """Send a failed decode to the viewer; log the traceback when it is not a DecodeError."""
+        if isinstance(error, DecodeError):
+            message = str(error)
+        else:
+            logger.error("Unexpected error decoding %s", path.name, exc_info=error)
+            message = f"{path.name}: unexpected decoding error ({error})"
+        self.image_failed.emit(token, message)
+        self._finished.emit()
 
     def _on_refined(self, token: object, image: ProgressiveImage,
                     result: tuple[DisplayImage, dict[int, np.ndarray]]) -> None:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from mammo_workstation import __version__
 from mammo_workstation.dicom.model import LoadProblem, Study, StudyCollection
 from mammo_workstation.gui.loading import BackgroundLoader
+from mammo_workstation.gui.pacs import install_pacs_menu
 from mammo_workstation.gui.reading_view import ReadingView
 from mammo_workstation.gui.tools.sizing import show_same_size, show_true_size
 from mammo_workstation.settings import Settings
@@ -73,44 +74,50 @@ class MainWindow(QMainWindow):
     # -- menus ----------------------------------------------------------------------------
 
     def _build_menus(self) -> None:
+        self._build_file_menu()
+        self._build_view_menu()
+        self._build_tools_menu()
+        install_pacs_menu(self, self.open_paths)
+        help_menu = self.menuBar().addMenu("&Help")
+        self._add_action(help_menu, "&Keyboard and mouse", self._show_help)
+        self._add_action(help_menu, "&About", self._show_about)
+
+    def _build_file_menu(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         open_key = QKeySequence.StandardKey.Open
         self._add_action(file_menu, "&Open Files or DICOMDIR…", self._open_files_dialog, open_key)
         self._add_action(file_menu, "Open &Folder…", self._open_folder_dialog, "Ctrl+Shift+O")
         file_menu.addSeparator()
         self._add_action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+    def _build_view_menu(self) -> None:
         view_menu = self.menuBar().addMenu("&View")
         view = self.reading_view
         self._add_action(view_menu, "&Fit", view.fit_all, "F")
         self._add_action(view_menu, "&1:1 (one image pixel per screen pixel)", view.one_to_one_all, "O")
         self._add_action(view_menu, "&Reset window and zoom", view.reset_all, "R")
         self._add_action(view_menu, "&Invert", view.invert_all, "I")
+
         presets = view_menu.addMenu("Window &presets")
         for number in range(1, 10):
             # QAction.triggered passes "checked"; the preset number must not take its place.
             apply = lambda *_checked, n=number: view.preset_all(n - 1)  # noqa: E731
             self._add_action(presets, f"Preset {number}", apply, str(number))
-        tools_menu = self.menuBar().addMenu("&Tools")
-        self._add_action(tools_menu, "&Distance (left-drag measures in mm)", self._toggle_distance, "D")
-        self._add_action(tools_menu, "&Magnifier", self._toggle_magnifier, "M")
-        self._add_action(tools_menu, "&True size (1 mm on screen is 1 mm)", self._true_size, "T")
-        self._add_action(tools_menu, "&Same size across images", self._same_size, "S")
-        self._add_action(tools_menu, "O&verlay planes", self._toggle_overlays, "V")
+
         view_menu.addSeparator()
         for action in view.actions_for_menu:
             view_menu.addAction(action)
         view_menu.addMenu(view.protocol_menu)
         view_menu.addSeparator()
         self._add_action(view_menu, "Show &load problems", self._problems_dock.show)
-        try:
-            from mammo_workstation.gui.pacs import install_pacs_menu
-        except ImportError:
-            logger.debug("PACS menu not available")
-        else:
-            install_pacs_menu(self, self.open_paths)
-        help_menu = self.menuBar().addMenu("&Help")
-        self._add_action(help_menu, "&Keyboard and mouse", self._show_help)
-        self._add_action(help_menu, "&About", self._show_about)
+
+    def _build_tools_menu(self) -> None:
+        tools_menu = self.menuBar().addMenu("&Tools")
+        self._add_action(tools_menu, "&Distance (left-drag measures in mm)", self._toggle_distance, "D")
+        self._add_action(tools_menu, "&Magnifier", self._toggle_magnifier, "M")
+        self._add_action(tools_menu, "&True size (1 mm on screen is 1 mm)", self._true_size, "T")
+        self._add_action(tools_menu, "&Same size across images", self._same_size, "S")
+        self._add_action(tools_menu, "O&verlay planes", self._toggle_overlays, "V")
 
     def _add_action(
         self,

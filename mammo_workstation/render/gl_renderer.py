@@ -220,7 +220,7 @@ class GLImageRenderer:
         program.setUniformValue1f(program.uniformLocation(f"u_{stage}_lut_max"), float(lut.output_max))
 
     def _lut_texture(self, stage: str, lut: LookupTable) -> QOpenGLTexture:
-        """The LUT as a 256-wide R32F texture, uploaded again only when the LUT changes."""
+        """Return the LUT as a 256-wide R32F texture, uploaded again only when the LUT changes."""
         attribute = "_modality_lut" if stage == "modality" else "_voi_lut"
         existing: QOpenGLTexture | None = getattr(self, attribute)
         if existing is not None and self._lut_sources.get(stage) is lut:
